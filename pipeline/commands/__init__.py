@@ -1,0 +1,1 @@
+"""Command groups of the ``sealaudit`` console script (see pipeline/cli.py)."""

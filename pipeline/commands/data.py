@@ -1,0 +1,48 @@
+"""``sealaudit data ...``: create the versioned dataset (synthetic stand-in or SSI import)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.config import load_section
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``data`` command group."""
+    group = commands.add_parser("data", help="create or import the dataset")
+    actions = group.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+
+    synth = actions.add_parser("synth", help="generate the synthetic SSI-like stand-in dataset")
+    synth.add_argument("--out", type=Path, default=Path("data"), help="dataset folder")
+    synth.add_argument("--params", type=Path, default=Path("params.yaml"))
+    synth.add_argument("--force", action="store_true", help="replace an existing dataset")
+    synth.add_argument("--sheet", type=Path, default=None, help="also write a PNG contact sheet")
+    synth.set_defaults(handler=_synth)
+
+    ssi = actions.add_parser("import-ssi", help="import the SSI dataset (Zenodo 7834077)")
+    ssi.add_argument("src", type=Path, help="folder with NoLabel/, seal_breach_0/, Notation/")
+    ssi.add_argument("--out", type=Path, default=Path("data"), help="dataset folder")
+    ssi.add_argument("--params", type=Path, default=Path("params.yaml"))
+    ssi.add_argument("--splits", type=Path, default=None,
+                     help="folder with the authors' rev_*/TrainingXVal.csv and Testing.csv")
+    ssi.add_argument("--force", action="store_true", help="replace an existing dataset")
+    ssi.set_defaults(handler=_import_ssi)
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from pipeline.data.synthetic import generate_dataset, write_contact_sheet
+
+    params = load_section(args.params, "synth")
+    generate_dataset(params, args.out, force=args.force)
+    if args.sheet is not None:
+        write_contact_sheet(args.out, args.sheet)
+    return 0
+
+
+def _import_ssi(args: argparse.Namespace) -> int:
+    from pipeline.data.ssi import import_ssi
+
+    params = load_section(args.params, "import_ssi")
+    import_ssi(args.src, args.out, params, splits_dir=args.splits, force=args.force)
+    return 0

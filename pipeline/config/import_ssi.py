@@ -1,0 +1,30 @@
+"""Parameters of the SSI importer (``sealaudit data import-ssi``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SECTION = "import_ssi"
+
+
+@dataclass(frozen=True)
+class Params:
+    """Seal-band crop (authors' default rows 1650-2250, cols 300-3850) and output size."""
+
+    roi_top: int = 1650
+    roi_bottom: int = 2250
+    roi_left: int = 300
+    roi_right: int = 3850
+    image_height: int = 128
+    image_width: int = 768
+    frame_height: int = 3008
+    frame_width: int = 4110
+
+    def validate(self) -> None:
+        """The crop must lie inside the frame and be non-empty."""
+        if not 0 <= self.roi_top < self.roi_bottom <= self.frame_height:
+            raise ValueError("need 0 <= roi_top < roi_bottom <= frame_height")
+        if not 0 <= self.roi_left < self.roi_right <= self.frame_width:
+            raise ValueError("need 0 <= roi_left < roi_right <= frame_width")
+        if self.image_height < 16 or self.image_width < 16:
+            raise ValueError("image_height and image_width must be >= 16")

@@ -1,0 +1,1 @@
+"""Dataset layer: canonical layout, manifest, SSI importer, synthetic stand-in, splits."""

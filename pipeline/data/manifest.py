@@ -1,0 +1,161 @@
+"""The canonical dataset layout and its manifest (see docs/architecture.md).
+
+Writers build a dataset in a staging folder beside the target and move it into place only when
+it is complete, so a failed import or generation never leaves half a dataset, and an existing
+dataset is never overwritten unless the caller asks for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import SealauditError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.csv"
+DATASET_INFO_NAME = "dataset.json"
+OFFICIAL_SPLITS_NAME = "official_splits.csv"
+IMAGES_DIR = "images"
+MASKS_DIR = "masks"
+
+
+class DatasetError(SealauditError):
+    """A dataset problem the user must fix; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One image of the canonical dataset."""
+
+    image_id: str
+    image_path: str
+    mask_path: str
+    sha256: str
+    label: int
+    defect_type: str
+    view_tag: str
+    capture_event: str
+    capture_date: str
+    capture_time: str
+    source_file: str
+    height: int
+    width: int
+
+
+MANIFEST_COLUMNS = tuple(f.name for f in fields(ManifestRow))
+_INT_COLUMNS = {"label", "height", "width"}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
+    """Write rows sorted by image_id, so the file is byte-identical for the same content."""
+    ordered = sorted(rows, key=lambda row: row.image_id)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in ordered:
+            writer.writerow(asdict(row))
+
+
+def read_manifest(data_dir: Path) -> list[ManifestRow]:
+    """Read ``data_dir/manifest.csv`` with a clear error when it is absent or malformed."""
+    path = Path(data_dir) / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: manifest not found; create a dataset with `sealaudit data synth` "
+            "or `sealaudit data import-ssi SRC`"
+        )
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = sorted(set(MANIFEST_COLUMNS) - set(reader.fieldnames or ()))
+        if missing:
+            raise DatasetError(f"{path}: missing column(s) {missing}; regenerate the dataset")
+        return [_parse_row(raw, path, n) for n, raw in enumerate(reader, start=2)]
+
+
+def _parse_row(raw: dict[str, str], path: Path, line: int) -> ManifestRow:
+    values: dict[str, Any] = {}
+    for name in MANIFEST_COLUMNS:
+        text = raw[name] if raw[name] is not None else ""
+        if name in _INT_COLUMNS:
+            try:
+                values[name] = int(text)
+            except ValueError as error:
+                raise DatasetError(
+                    f"{path}:{line}: column '{name}' must be an integer, got {text!r}"
+                ) from error
+        else:
+            values[name] = text
+    return ManifestRow(**values)
+
+
+def write_dataset_info(info: dict[str, Any], data_dir: Path) -> None:
+    """Write the dataset identity file with stable key order."""
+    text = json.dumps(info, indent=2, sort_keys=True) + "\n"
+    (Path(data_dir) / DATASET_INFO_NAME).write_text(text, encoding="utf-8")
+
+
+def read_dataset_info(data_dir: Path) -> dict[str, Any]:
+    """Read the dataset identity file."""
+    path = Path(data_dir) / DATASET_INFO_NAME
+    if not path.is_file():
+        raise DatasetError(f"{path}: dataset.json not found; regenerate or re-import the dataset")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def staged_dataset(target: Path, force: bool = False) -> Iterator[Path]:
+    """Yield an empty staging folder that replaces ``target`` only if the block succeeds.
+
+    Raises:
+        DatasetError: ``target`` holds files and ``force`` is false.
+    """
+    target = Path(target)
+    if target.exists() and any(target.iterdir()) and not force:
+        raise DatasetError(
+            f"{target}: already holds a dataset; pass --force to replace it "
+            "(the old one stays recoverable from the DVC cache if it was `dvc add`-ed)"
+        )
+    staging = target.with_name(f".{target.name}.staging")
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / IMAGES_DIR).mkdir(parents=True)
+    (staging / MASKS_DIR).mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap_into_place(staging, target)
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    # DVC may track files inside target (data.dvc): replace contents, keep the folder itself.
+    target.mkdir(parents=True, exist_ok=True)
+    for child in target.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    for child in staging.iterdir():
+        shutil.move(str(child), target / child.name)
+    staging.rmdir()
+    log.info("dataset written to %s", target)
