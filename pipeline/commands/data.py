@@ -24,8 +24,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     ssi.add_argument("src", type=Path, help="folder with NoLabel/, seal_breach_0/, Notation/")
     ssi.add_argument("--out", type=Path, default=Path("data"), help="dataset folder")
     ssi.add_argument("--params", type=Path, default=Path("params.yaml"))
-    ssi.add_argument("--splits", type=Path, default=None,
-                     help="folder with the authors' rev_*/TrainingXVal.csv and Testing.csv")
+    ssi.add_argument(
+        "--splits",
+        type=Path,
+        default=None,
+        help="folder with the authors' rev_*/TrainingXVal.csv and Testing.csv",
+    )
     ssi.add_argument("--force", action="store_true", help="replace an existing dataset")
     ssi.set_defaults(handler=_import_ssi)
 

@@ -96,7 +96,9 @@ def _convert_tuple(hint: Any, value: Any, where: str) -> tuple:
         return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
     if len(args) != len(value):
         raise ParamsError(f"{where}: expected {len(args)} items, got {len(value)}")
-    return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
+    return tuple(
+        _convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True))
+    )
 
 
 def _convert_scalar(hint: Any, value: Any, where: str) -> Any:

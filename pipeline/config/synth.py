@@ -1,11 +1,14 @@
 """Parameters of the synthetic SSI-like stand-in dataset (``sealaudit data synth``).
 
-Not a DVC stage: its output is the versioned dataset that ``data.dvc`` tracks.
+Not a DVC stage: its output is the versioned dataset that ``data.dvc`` tracks. Visual ranges
+follow SPEC §2.2; defect size and contrast ranges are fixed in ``pipeline.data.defects`` because
+they define what each defect type is, not how a run is tuned.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field, fields
 
 SECTION = "synth"
 
@@ -21,11 +24,43 @@ DEFECT_TYPES = (
 
 
 @dataclass(frozen=True)
+class Nuisance:
+    """Acquisition variation of every image (SPEC §2.2); no vertical flip by design.
+
+    ``shift_x`` and ``scale`` are fractions, ``shift_y_full_res_px`` is in full-resolution
+    pixels, ``brightness`` a relative gain range, ``sensor_noise`` a grey-level std. The
+    ``view_*`` values are the extra, smaller differences between twin views of one pouch.
+    """
+
+    shift_x: float = 0.03
+    shift_y_full_res_px: float = 10.0
+    scale: float = 0.10
+    rotation_deg: float = 1.0
+    brightness: float = 0.20
+    sensor_noise: float = 2.0
+    view_shift_px: float = 1.5
+    view_brightness: float = 0.04
+
+    def validate(self) -> None:
+        """Ranges must be non-negative and small enough to keep the band in the frame."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        negative = sorted(name for name, value in values.items() if value < 0)
+        if negative:
+            raise ValueError(f"nuisance {negative} must be >= 0")
+        if self.shift_x > 0.2 or self.scale > 0.3 or self.brightness > 0.5:
+            raise ValueError("nuisance shift_x <= 0.2, scale <= 0.3, brightness <= 0.5 required")
+        if self.rotation_deg > 10:
+            raise ValueError("nuisance rotation_deg must be <= 10")
+
+
+@dataclass(frozen=True)
 class Params:
     """Size and composition of the generated dataset.
 
     Counts are capture events; each event yields ``views_per_event`` images (twin views, like
-    SSI tags 12/23), and a defective event shows its defect in every view.
+    SSI tags 12/23), and a defective event shows its defect in every view. Sizes in mm are
+    converted with ``mm_per_full_res_px`` over a full-resolution crop ``full_res_crop_width``
+    pixels wide (SSI: 3550) that the working ``image_width`` represents.
     """
 
     seed: int = 20190905
@@ -36,6 +71,14 @@ class Params:
     views_per_event: int = 2
     defect_types: tuple[str, ...] = DEFECT_TYPES
     subtle_share: float = 0.25
+    full_res_crop_width: int = 3550
+    mm_per_full_res_px: float = 0.075
+    band_height_range: tuple[float, float] = (0.15, 0.25)
+    rib_period_mm: float = 1.5
+    rib_amplitude: float = 3.0
+    start_date: str = "2024-03-01"
+    capture_days: int = 5
+    nuisance: Nuisance = field(default_factory=Nuisance)
 
     def validate(self) -> None:
         """Reject values the generator cannot honour."""
@@ -50,3 +93,29 @@ class Params:
             raise ValueError(f"defect_types {unknown} unknown; choose from {list(DEFECT_TYPES)}")
         if not 0.0 <= self.subtle_share <= 1.0:
             raise ValueError("subtle_share must be within [0, 1]")
+        if self.full_res_crop_width < self.image_width or self.mm_per_full_res_px <= 0:
+            raise ValueError("need full_res_crop_width >= image_width and mm_per_full_res_px > 0")
+        low, high = self.band_height_range
+        if not 0.05 <= low <= high <= 0.5:
+            raise ValueError("band_height_range must satisfy 0.05 <= low <= high <= 0.5")
+        if self.rib_period_mm <= 0 or self.rib_amplitude < 0:
+            raise ValueError("rib_period_mm must be > 0 and rib_amplitude >= 0")
+        self._validate_calendar()
+        self.nuisance.validate()
+
+    def _validate_calendar(self) -> None:
+        try:
+            dt.date.fromisoformat(self.start_date)
+        except ValueError as error:
+            raise ValueError(f"start_date {self.start_date!r} is not YYYY-MM-DD") from error
+        if self.capture_days < 1:
+            raise ValueError("capture_days must be >= 1")
+        # Each day's captures must fit between 06:00 and 22:00 at one second or more apart.
+        per_day = -(-(self.n_normal_events + self.n_defect_events) // self.capture_days)
+        if per_day > 16 * 3600:
+            raise ValueError("too many events per day; raise capture_days")
+
+    @property
+    def px_per_mm(self) -> float:
+        """Working-size pixels per millimetre of seal."""
+        return self.image_width / (self.full_res_crop_width * self.mm_per_full_res_px)

@@ -1,0 +1,53 @@
+"""Loading canonical dataset images and masks as float arrays in [0, 1]."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from pipeline.data.manifest import DatasetError, ManifestRow
+
+
+def load_gray(path: Path) -> np.ndarray:
+    """Read an 8-bit single-channel image as float32 in [0, 1], shape (H, W).
+
+    Raises:
+        DatasetError: the file is missing, not an image, or not single-channel 8-bit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(
+            f"{path}: image file not found; restore it (`dvc checkout`) or re-import"
+        )
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode != "L":
+                raise DatasetError(
+                    f"{path}: mode {image.mode}, expected 8-bit grayscale 'L'; convert it"
+                )
+            array = np.asarray(image, dtype=np.float32)
+    except (UnidentifiedImageError, OSError) as error:
+        raise DatasetError(f"{path}: cannot decode image ({error}); replace the file") from error
+    return array / 255.0
+
+
+def load_row_image(data_dir: Path, row: ManifestRow) -> np.ndarray:
+    """The image of a manifest row, shape (H, W), float32 in [0, 1]."""
+    return load_gray(Path(data_dir) / row.image_path)
+
+
+def load_row_mask(data_dir: Path, row: ManifestRow) -> np.ndarray:
+    """The defect mask of a row as bool (H, W); all False for normal images."""
+    if not row.mask_path:
+        return np.zeros((row.height, row.width), dtype=bool)
+    return load_gray(Path(data_dir) / row.mask_path) > 0.5
+
+
+def load_stack(data_dir: Path, rows: list[ManifestRow]) -> np.ndarray:
+    """Images of ``rows`` stacked as float32 (N, H, W)."""
+    if not rows:
+        raise DatasetError(f"{data_dir}: no images selected; check the split and the manifest")
+    return np.stack([load_row_image(data_dir, row) for row in rows])

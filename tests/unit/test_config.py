@@ -1,0 +1,52 @@
+"""Typed params: unknown keys, wrong types and bad values are errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ParamsError, load_section
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_is_rejected_with_its_name(tmp_path: Path) -> None:
+    path = _write(tmp_path, "prepare:\n  sead: 1\n")
+    with pytest.raises(ParamsError, match="sead"):
+        load_section(path, "prepare")
+
+
+def test_wrong_type_names_the_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "prepare:\n  test_per_class: many\n")
+    with pytest.raises(ParamsError, match="prepare.test_per_class"):
+        load_section(path, "prepare")
+
+
+def test_invalid_value_runs_validate(tmp_path: Path) -> None:
+    path = _write(tmp_path, "prepare:\n  val_defect_share: 1.5\n")
+    with pytest.raises(ParamsError, match="val_defect_share"):
+        load_section(path, "prepare")
+
+
+def test_literal_choice_is_enforced(tmp_path: Path) -> None:
+    path = _write(tmp_path, "prepare:\n  strategy: shuffled\n")
+    with pytest.raises(ParamsError, match="strategy"):
+        load_section(path, "prepare")
+
+
+def test_missing_section_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ParamsError, match="missing"):
+        load_section(_write(tmp_path, "other: {}\n"), "prepare")
+    with pytest.raises(ParamsError, match="not found"):
+        load_section(tmp_path / "absent.yaml", "prepare")
+
+
+def test_int_accepted_for_float_and_tuple_from_list(tmp_path: Path) -> None:
+    path = _write(tmp_path, "synth:\n  subtle_share: 0\n  defect_types: [void, burn]\n")
+    params = load_section(path, "synth")
+    assert params.subtle_share == 0.0 and params.defect_types == ("void", "burn")
