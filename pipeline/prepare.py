@@ -23,6 +23,7 @@ from pipeline.data.manifest import OFFICIAL_SPLITS_NAME, DatasetError, ManifestR
 from pipeline.data.splits import SPLIT_NAMES, write_splits
 from pipeline.data.splitting import SplitPlan, assign_official, assign_random
 from pipeline.errors import SealauditError
+from pipeline.provenance import stage_provenance
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ def run(data_dir: Path, params: Params, out_dir: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_splits(assignment, out_dir / "splits.csv")
     summary = summarise(rows, assignment, params)
+    summary["provenance"] = stage_provenance("prepare", params, seed=params.seed)
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
     (out_dir / "split_summary.json").write_text(text, encoding="utf-8")
     for split, facts in summary["splits"].items():

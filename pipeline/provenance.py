@@ -1,0 +1,81 @@
+"""Provenance stamped into every evidence file: code, data and environment identity.
+
+Each figure in a dossier must trace to a git commit, a DVC data hash and an MLflow run; this
+module supplies the first two (and the environment), read once per stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TRACKED_PACKAGES = (
+    "sealaudit",
+    "torch",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+    "pytorch-msssim",
+    "great-expectations",
+    "mlflow",
+    "dvc",
+    "jinja2",
+    "weasyprint",
+    "pillow",
+)
+
+
+def git_state(root: Path = Path()) -> dict[str, Any]:
+    """Current commit and whether the work tree differs from it ("unknown" outside git)."""
+    try:
+        commit = _git(root, "rev-parse", "HEAD")
+        dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return {"git_commit": "unknown", "git_dirty": None}
+    return {"git_commit": commit, "git_dirty": dirty}
+
+
+def _git(root: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", *args], cwd=root, check=True, capture_output=True, text=True, timeout=30
+    )
+    return result.stdout.strip()
+
+
+def data_md5(dvc_file: Path = Path("data.dvc")) -> str:
+    """The dataset version: the md5 that ``data.dvc`` records ("untracked" without it)."""
+    if not dvc_file.is_file():
+        return "untracked"
+    content = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
+    outs = content.get("outs") or [{}]
+    return str(outs[0].get("md5", "untracked"))
+
+
+def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages whose behaviour shapes the results."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def stage_provenance(stage: str, params: Any, seed: int | None = None) -> dict[str, Any]:
+    """The ``provenance`` object every evidence file carries (docs/architecture.md)."""
+    is_instance = dataclasses.is_dataclass(params) and not isinstance(params, type)
+    section = dataclasses.asdict(params) if is_instance else params
+    return {
+        "stage": stage,
+        **git_state(),
+        "data_md5": data_md5(),
+        "params": section,
+        "package_versions": package_versions(),
+        "seed": seed,
+    }
