@@ -75,7 +75,7 @@ class Params:
     mm_per_full_res_px: float = 0.075
     band_height_range: tuple[float, float] = (0.15, 0.25)
     rib_period_mm: float = 1.5
-    rib_amplitude: float = 3.0
+    rib_amplitude: float = 5.0
     start_date: str = "2024-03-01"
     capture_days: int = 5
     nuisance: Nuisance = field(default_factory=Nuisance)
