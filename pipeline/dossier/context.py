@@ -1,0 +1,265 @@
+"""``build_context``: the one function that turns a model version's evidence into the dossier's
+context. Every number becomes text here; the templates only lay the text out.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.dossier import context_data as data
+from pipeline.dossier import context_performance as perf
+from pipeline.dossier import context_records as records
+from pipeline.dossier.context_comparison import comparison_section
+from pipeline.dossier.context_thresholds import (
+    gallery_section,
+    robustness_section,
+    threshold_section,
+)
+from pipeline.dossier.criteria import judge
+from pipeline.dossier.evidence import (
+    ACCEPTANCE_CRITERIA,
+    INTENDED_USE,
+    OPTIONAL_EVIDENCE,
+    REQUIRED_EVIDENCE,
+    TEXT_BLOCKS,
+    EvidencePaths,
+    evidence_digest,
+    load_evidence,
+    read_json,
+    read_jsonl,
+    read_yaml,
+    sha256_of,
+)
+from pipeline.dossier.formatting import NOT_RECORDED
+from pipeline.dossier.sections import outline
+
+MODES = ("inline", "monitoring")
+REVIEWED = "restore it from git (a reviewed file under validation/)"
+
+
+def build_context(
+    paths: EvidencePaths,
+    mode: str,
+    *,
+    system: str,
+    default_model_name: str,
+    gallery_per_kind: int = 4,
+    champion: tuple[EvidencePaths, str] | None = None,
+) -> dict[str, Any]:
+    """Read every evidence file of one model version and pre-format the dossier's content.
+
+    Args:
+        paths: where the evidence, reviewed files and records are.
+        mode: ``inline`` or ``monitoring``: the registered model this dossier is about.
+        system: the system's name on the cover.
+        default_model_name: registered name when ``registration.json`` is absent.
+        gallery_per_kind: images shown per outcome (TP, FP, FN).
+        champion: the current champion's evidence and its label (``name vN``), if any.
+
+    Returns:
+        The template context: nested dicts/lists of strings (and booleans for layout).
+
+    Raises:
+        MissingEvidenceError: a required file is absent; the message names it.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    documents = load_evidence(paths)
+    reviewed = _reviewed_files(paths)
+    files = digest_files(paths)
+    entries = read_jsonl(paths.audit_log)
+    identity = _identity(documents, mode, default_model_name)
+    verdict = judge(documents, mode, paths.validation(ACCEPTANCE_CRITERIA))
+    miss_limits = verdict.pop("miss_limits")
+    evaluation = documents["evaluation"]
+    order = [mode, *(m for m in MODES if m != mode)]
+    evaluate_dir = Path(paths.evidence_dir) / "evaluate"
+    subject = f"{identity['model_name']} v{identity['version']} {mode}"
+    digest = evidence_digest(files, subject)
+    meta = {
+        **identity,
+        "system": system,
+        "mode": mode,
+        "mode_title": perf.MODE_TITLES[mode],
+        "alias": records.alias_of(entries, identity["model_name"], identity["version"]),
+        "date": _evidence_date(evaluation.get("provenance", {}).get("git_commit")),
+        "dossier_id": f"DOS-{digest[:12].upper()}",
+        "evidence_digest": digest,
+        "generator": f"sealaudit {__version__}",
+    }
+    return {
+        "meta": meta,
+        "verdict": verdict,
+        "sections": outline(),
+        "intended_use": data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE)),
+        "system": data.system_section(documents, mode),
+        "data": data.data_section(documents, reviewed["dataset"], reviewed["data.dvc"]),
+        "development": data.development_section(documents, paths),
+        "performance": {
+            "order": order,
+            "titles": [perf.MODE_TITLES[m] for m in order],
+            "summary": perf.summary_rows(evaluation["modes"], order),
+            "modes": [
+                perf.mode_detail(m, evaluation["modes"][m], evaluate_dir, figures=m == mode)
+                for m in order
+            ],
+            "baselines": perf.baselines_rows(evaluation),
+            "paper": [
+                {"title": perf.MODE_TITLES[m], "rows": perf.paper_rows(evaluation, m)}
+                for m in order
+            ],
+            "paper_source": str((evaluation.get("paper_reference") or {}).get("source", "")),
+            "ablation": perf.ablation_rows(evaluation),
+            "comparison": _comparison(documents, mode, champion),
+        },
+        "thresholds": [
+            threshold_section(m, evaluation["modes"][m], miss_limits.get(m)) for m in order
+        ],
+        "gallery": gallery_section(evaluation["modes"][mode], evaluate_dir, gallery_per_kind),
+        "robustness": robustness_section(evaluation["modes"][mode]),
+        "risk": records.risk_section(reviewed["risk_register.yaml"], _label("risk_register.yaml")),
+        "oversight": records.reviewed_section(reviewed["oversight.yaml"], _label("oversight.yaml")),
+        "monitoring": records.monitoring_section(
+            documents["monitor_summary"],
+            reviewed["monitoring_plan.yaml"],
+            _label("monitoring_plan.yaml"),
+        ),
+        "change_control": records.reviewed_section(
+            reviewed["change_control.yaml"], _label("change_control.yaml")
+        ),
+        "traceability": _traceability(paths, documents, reviewed, identity, meta, entries),
+        "signatures": records.signatures(entries, identity["model_name"], identity["version"]),
+        "annexes": {
+            "attachments": [
+                [attachment_name(k), k, sha256_of(files[k])[:16]] for k in sorted(files)
+            ],
+            "test_log": records.provenance_rows(documents, _evidence_files(paths)),
+            "glossary": [
+                [str(k), str(v)]
+                for k, v in (reviewed["glossary.yaml"] or {}).items()
+                if k not in ("document", "revision")
+            ],
+        },
+    }
+
+
+def _label(name: str) -> str:
+    return f"validation/{name}"
+
+
+def _reviewed_files(paths: EvidencePaths) -> dict[str, Any]:
+    """Reviewed YAML files and dataset records; each missing one is an error naming it."""
+    names = (INTENDED_USE, *TEXT_BLOCKS, "glossary.yaml")
+    reviewed = {name: read_yaml(paths.validation(name), REVIEWED) for name in names}
+    reviewed["dataset"] = read_json(paths.dataset_info, "regenerate or re-import the dataset")
+    reviewed["data.dvc"] = read_yaml(paths.data_dvc, "run `dvc add data`")
+    lock = Path(paths.dvc_lock)
+    reviewed["dvc.lock"] = read_yaml(lock, "run `dvc repro`") if lock.is_file() else None
+    return reviewed
+
+
+def _evidence_files(paths: EvidencePaths) -> dict[str, Path]:
+    keys = [*REQUIRED_EVIDENCE, *(k for k in OPTIONAL_EVIDENCE if paths.evidence(k).is_file())]
+    return {key: paths.evidence(key) for key in keys}
+
+
+def digest_files(paths: EvidencePaths) -> dict[str, Path]:
+    """Everything the dossier states, by source name (``artifacts/evaluate/...``): hashed into
+    the dossier id and attached to the PDF."""
+    files = {
+        f"artifacts/{path.relative_to(paths.evidence_dir).as_posix()}": path
+        for path in _evidence_files(paths).values()
+    }
+    for name in (INTENDED_USE, ACCEPTANCE_CRITERIA, *TEXT_BLOCKS, "glossary.yaml"):
+        files[_label(name)] = paths.validation(name)
+    files["data/dataset.json"] = Path(paths.dataset_info)
+    files["data.dvc"] = Path(paths.data_dvc)
+    if Path(paths.dvc_lock).is_file():
+        files["dvc.lock"] = Path(paths.dvc_lock)
+    return files
+
+
+def attachment_name(source: str) -> str:
+    """A flat, unique attachment name (``artifacts/evaluate/evaluation.json`` ->
+    ``evaluate--evaluation.json``)."""
+    return source.removeprefix("artifacts/").replace("/", "--")
+
+
+def _identity(documents: dict[str, Any], mode: str, default_name: str) -> dict[str, Any]:
+    registration = (documents.get("registration") or {}).get(mode) or {}
+    return {
+        "model_name": str(registration.get("model_name", default_name)),
+        "version": str(registration.get("version", "unregistered")),
+        "registered": bool(registration),
+        "run_id": str(registration.get("run_id", "not registered")),
+        "lineage_key": str(registration.get("lineage_key", "not registered")),
+    }
+
+
+def _evidence_date(commit: Any) -> str:
+    """The commit date of the code that produced the evidence (not the wall clock)."""
+    if not commit or commit == "unknown":
+        return NOT_RECORDED
+    try:
+        result = subprocess.run(
+            ["git", "show", "-s", "--format=%cs", str(commit)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return f"{NOT_RECORDED} (commit {str(commit)[:12]} not in this repository)"
+    return result.stdout.strip() or NOT_RECORDED
+
+
+def _comparison(
+    documents: dict[str, Any], mode: str, champion: tuple[EvidencePaths, str] | None
+) -> dict[str, Any] | None:
+    if champion is None:
+        return None
+    return comparison_section(documents, load_evidence(champion[0]), mode, champion[1])
+
+
+def _traceability(
+    paths: EvidencePaths,
+    documents: dict[str, Any],
+    reviewed: dict[str, Any],
+    identity: dict[str, Any],
+    meta: dict[str, Any],
+    entries: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The lineage chain and the records behind it."""
+    prov = documents["evaluation"].get("provenance", {})
+    governance = documents["governance"]
+    outs = (reviewed["data.dvc"] or {}).get("outs") or [{}]
+    dirty = " (uncommitted changes)" if prov.get("git_dirty") else ""
+    chain = [
+        ["Git commit", f"{prov.get('git_commit', NOT_RECORDED)}{dirty}"],
+        ["Dataset (data.dvc md5)", str(outs[0].get("md5", NOT_RECORDED))],
+        [
+            "Governance result",
+            f"{'PASS' if governance.get('success') else 'FAIL'}, "
+            f"governance.json sha256 {sha256_of(paths.evidence('governance'))[:16]}",
+        ],
+        ["MLflow run", identity["run_id"]],
+        [
+            "Model version",
+            f"{identity['model_name']} v{identity['version']} "
+            f"(lineage key {identity['lineage_key'][:16]})",
+        ],
+        [
+            "Dossier",
+            f"{meta['dossier_id']} (evidence sha256 {meta['evidence_digest'][:16]}); "
+            f"PDF sha256 in {identity['model_name']}-v{identity['version']}.pdf.sha256",
+        ],
+    ]
+    return {
+        "chain": chain,
+        "dvc_lock": records.dvc_lock_rows(reviewed["dvc.lock"]),
+        "dvc_lock_present": reviewed["dvc.lock"] is not None,
+        "audit": records.audit_section(paths, entries, identity["model_name"]),
+    }

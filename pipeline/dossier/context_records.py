@@ -1,0 +1,168 @@
+"""Context sections 11-16 and the signature block: reviewed plans, lineage and records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipeline.dossier.blocks import blocks, control_line, find_key
+from pipeline.dossier.evidence import EvidencePaths, sha256_of
+from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_value, humanize
+from pipeline.registry.audit import MEANINGS, verify_log
+
+ALIAS_ACTIONS = ("promote", "rollback")  # entries whose version is where the alias now points
+
+
+def risk_section(register: dict[str, Any], label: str) -> dict[str, Any]:
+    """The ISO 14971 table: hazard -> situation -> harm -> controls -> residual risk."""
+    rows = []
+    for item in register.get("hazards", []):
+        rows.append(
+            {
+                "id": str(item.get("id", "")),
+                "hazard": str(item.get("hazard", "")),
+                "situation": str(item.get("hazardous_situation", "")),
+                "harm": str(item.get("harm", "")),
+                "initial": f"S{item.get('severity', '?')} / P{item.get('probability', '?')}",
+                "controls": [str(c) for c in item.get("controls", [])],
+                "verification": [str(v) for v in item.get("verification", [])],
+                "residual": _residual(item),
+            }
+        )
+    return {
+        "control": control_line(register, label),
+        "rows": rows,
+        "blocks": blocks(register, skip=("hazards", "benefit_risk")),
+        "benefit_risk": str(register.get("benefit_risk", NOT_RECORDED)),
+    }
+
+
+def _residual(item: dict[str, Any]) -> str:
+    severity, probability = item.get("severity", "?"), item.get("residual_probability", "?")
+    return f"S{severity} / P{probability} \u2014 {item.get('residual_risk', NOT_RECORDED)}"
+
+
+def reviewed_section(content: Any, label: str) -> dict[str, Any]:
+    """A reviewed text file (oversight, change control) as generic blocks."""
+    return {"control": control_line(content, label), "blocks": blocks(content)}
+
+
+def monitoring_section(summary: dict[str, Any], plan: Any, label: str) -> dict[str, Any]:
+    """The fitted monitor's reference distribution and control limits, with the plan."""
+    reference = find_key(summary, "reference") or {}
+    limits = find_key(reference, "limit") or find_key(summary, "limit") or {}
+    return {
+        "estimator": [
+            ["Feature layer", fmt(summary.get("layer"))],
+            ["Kept feature dimensions", fmt(summary.get("n_features_kept"))],
+            ["Covariance estimator", fmt_value(find_key(summary, "covariance"))],
+        ],
+        "reference": [
+            [humanize(k), fmt_value(v)] for k, v in reference.items() if not isinstance(v, dict)
+        ],
+        "limits": [[humanize(k), fmt_value(v)] for k, v in limits.items()],
+        "plan": reviewed_section(plan, label),
+    }
+
+
+def model_entries(entries: list[dict[str, Any]], model_name: str) -> list[dict[str, Any]]:
+    """Audit entries of one registered model, in log order."""
+    return [e for e in entries if e.get("model_name") == model_name]
+
+
+def alias_of(entries: list[dict[str, Any]], model_name: str, version: str) -> str:
+    """The registry alias this version holds according to the audit log."""
+    moves = [e for e in model_entries(entries, model_name) if e.get("action") in ALIAS_ACTIONS]
+    holding: dict[str, str] = {}
+    for entry in moves:
+        holding[str(entry.get("alias", "champion"))] = str(entry.get("version"))
+    held = sorted(alias for alias, held_by in holding.items() if held_by == str(version))
+    return ", ".join(held) if held else "none"
+
+
+def signatures(entries: list[dict[str, Any]], model_name: str, version: str) -> list[dict]:
+    """Signature rows for this version: signed ones from the log, the rest left to be signed."""
+    signed = [
+        e
+        for e in model_entries(entries, model_name)
+        if str(e.get("version")) == str(version) and e.get("action") in ALIAS_ACTIONS
+    ]
+    rows = [
+        {
+            "name": str(e.get("signer")),
+            "role": str(e.get("role", NOT_RECORDED)),
+            "date": str(e.get("signed_at", NOT_RECORDED)),
+            "meaning": str(e.get("meaning")),
+            "record": f"audit entry {e.get('seq')} ({str(e.get('hash', ''))[:12]})",
+            "signed": True,
+        }
+        for e in signed
+    ]
+    done = {row["meaning"] for row in rows}
+    rows += [
+        {"name": "", "role": "", "date": "", "meaning": meaning, "record": "", "signed": False}
+        for meaning in MEANINGS
+        if meaning not in done
+    ]
+    order = {meaning: index for index, meaning in enumerate(MEANINGS)}
+    return sorted(rows, key=lambda row: order.get(row["meaning"], len(order)))
+
+
+def audit_section(paths: EvidencePaths, entries: list[dict], model_name: str) -> dict[str, Any]:
+    """Audit-log excerpt of this model and whether the hash chain verifies."""
+    if paths.audit_log is None or not Path(paths.audit_log).is_file():
+        return {
+            "present": False,
+            "status": "no registry audit log yet (nothing promoted)",
+            "rows": [],
+        }
+    report = verify_log(Path(paths.audit_log))
+    status = (
+        f"hash chain intact, {report.entries} entries"
+        if report.ok
+        else (f"BROKEN: {report.problems[0]}")
+    )
+    rows = [
+        [
+            fmt(e.get("seq")),
+            str(e.get("signed_at", "")),
+            str(e.get("action", "")),
+            f"v{e.get('version')}",
+            str(e.get("signer", "")),
+            str(e.get("meaning", "")),
+            str(e.get("hash", ""))[:12],
+        ]
+        for e in model_entries(entries, model_name)
+    ]
+    return {"present": True, "status": status, "rows": rows}
+
+
+def provenance_rows(documents: dict[str, Any], files: dict[str, Path]) -> list[list[str]]:
+    """The test log: each evidence file with its stage, commit, data version, seed and sha256."""
+    rows = []
+    for key, doc in documents.items():
+        if not isinstance(doc, dict) or key not in files:
+            continue
+        prov = doc.get("provenance") or {}
+        rows.append(
+            [
+                str(prov.get("stage", key)),
+                files[key].name,
+                str(prov.get("git_commit", NOT_RECORDED))[:12]
+                + (" (dirty)" if prov.get("git_dirty") else ""),
+                str(prov.get("data_md5", NOT_RECORDED))[:12],
+                fmt(prov.get("seed")),
+                sha256_of(files[key])[:16],
+            ]
+        )
+    return rows
+
+
+def dvc_lock_rows(lock: Any) -> list[list[str]]:
+    """Each locked stage with its outputs' md5 (the DVC audit record)."""
+    rows = []
+    for stage, entry in ((lock or {}).get("stages") or {}).items():
+        outs = entry.get("outs") or []
+        text = "; ".join(f"{o.get('path')} {str(o.get('md5', ''))[:12]}" for o in outs) or "none"
+        rows.append([stage, text])
+    return rows

@@ -1,0 +1,139 @@
+"""Locating and reading the evidence a dossier is built from (docs/architecture.md contracts).
+
+A required file that is absent is an error naming it and the stage that writes it: a dossier
+never shows a silently empty section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pipeline.errors import SealauditError
+
+# Evidence file -> (path relative to the evidence folder, the DVC stage that writes it).
+REQUIRED_EVIDENCE = {
+    "split_summary": ("prepare/split_summary.json", "prepare"),
+    "governance": ("validate_data/governance.json", "validate_data"),
+    "train_summary": ("train/train_summary.json", "train"),
+    "evaluation": ("evaluate/evaluation.json", "evaluate"),
+    "monitor_summary": ("fit_monitor/monitor_summary.json", "fit_monitor"),
+}
+OPTIONAL_EVIDENCE = {
+    "registration": ("register/registration.json", "register"),
+    "metrics": ("evaluate/metrics.json", "evaluate"),
+    "thresholds": ("evaluate/thresholds.json", "evaluate"),
+}
+INTENDED_USE = "intended_use.yaml"
+ACCEPTANCE_CRITERIA = "acceptance_criteria.yaml"
+# Reviewed text blocks of the dossier (validation/, owned with the dossier).
+TEXT_BLOCKS = (
+    "risk_register.yaml",
+    "oversight.yaml",
+    "monitoring_plan.yaml",
+    "change_control.yaml",
+)
+
+
+class MissingEvidenceError(SealauditError):
+    """An evidence file the dossier needs is absent or unreadable."""
+
+
+@dataclass(frozen=True)
+class EvidencePaths:
+    """Where one model version's evidence lives.
+
+    Attributes:
+        evidence_dir: the ``artifacts/`` folder (or a copy fetched from the registry).
+        validation_dir: reviewed files (``intended_use.yaml``, ``acceptance_criteria.yaml``...).
+        dataset_info: ``data/dataset.json`` (source, licence).
+        dvc_lock: ``dvc.lock``.
+        data_dvc: ``data.dvc``.
+        audit_log: the registry's append-only audit log, if any (signatures).
+    """
+
+    evidence_dir: Path
+    validation_dir: Path
+    dataset_info: Path
+    dvc_lock: Path
+    data_dvc: Path
+    audit_log: Path | None = None
+
+    def evidence(self, key: str) -> Path:
+        """Path of a named evidence file (a key of REQUIRED_EVIDENCE or OPTIONAL_EVIDENCE)."""
+        relative = {**REQUIRED_EVIDENCE, **OPTIONAL_EVIDENCE}[key][0]
+        return Path(self.evidence_dir) / relative
+
+    def validation(self, name: str) -> Path:
+        """Path of a reviewed file under the validation folder."""
+        return Path(self.validation_dir) / name
+
+
+def require_file(path: Path, writer: str) -> Path:
+    """``path`` if it is a file, else a MissingEvidenceError naming it and what writes it."""
+    if not Path(path).is_file():
+        raise MissingEvidenceError(f"{path}: evidence file missing; {writer}")
+    return Path(path)
+
+
+def read_json(path: Path, writer: str) -> Any:
+    """Parse a JSON evidence file, naming the file when it is missing or malformed."""
+    require_file(path, writer)
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise MissingEvidenceError(f"{path}: not valid JSON ({error}); {writer}") from error
+
+
+def read_yaml(path: Path, writer: str) -> Any:
+    """Parse a YAML file (validation text blocks, dvc.lock, data.dvc) with a clear error."""
+    require_file(path, writer)
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise MissingEvidenceError(f"{path}: not valid YAML ({error}); {writer}") from error
+
+
+def read_jsonl(path: Path | None) -> list[dict[str, Any]]:
+    """Entries of an optional JSON-lines log ([] when it is absent)."""
+    if path is None or not Path(path).is_file():
+        return []
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def load_evidence(paths: EvidencePaths) -> dict[str, Any]:
+    """Every evidence document by key; optional ones are None when absent."""
+    documents: dict[str, Any] = {}
+    for key, (_, stage) in REQUIRED_EVIDENCE.items():
+        documents[key] = read_json(paths.evidence(key), f"run `dvc repro {stage}`")
+    for key, (_, stage) in OPTIONAL_EVIDENCE.items():
+        path = paths.evidence(key)
+        documents[key] = read_json(path, stage) if path.is_file() else None
+    return documents
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def evidence_digest(files: dict[str, Path], subject: str = "") -> str:
+    """One sha256 over ``subject`` and the (name, file sha256) pairs in name order.
+
+    ``subject`` (model name, version, mode) tells apart the dossiers of two models that share
+    one evidence set.
+    """
+    digest = hashlib.sha256(f"{subject}\n".encode())
+    for name in sorted(files):
+        digest.update(f"{name}\0{sha256_of(files[name])}\n".encode())
+    return digest.hexdigest()

@@ -1,0 +1,110 @@
+"""One dossier end to end: context -> HTML/PDF -> sha256 -> JSON sidecar for promotion.
+
+Used by the ``render_dossier`` stage and the ``sealaudit dossier`` command alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.config.render_dossier import Params
+from pipeline.dossier.context import attachment_name, build_context, digest_files
+from pipeline.dossier.evidence import EvidencePaths
+from pipeline.dossier.render import render_dossier
+
+log = logging.getLogger(__name__)
+
+
+def registered_identity(evidence_dir: Path, mode: str, default_name: str) -> tuple[str, str]:
+    """(model name, version) from ``register/registration.json``, else (default, unregistered)."""
+    path = Path(evidence_dir) / "register" / "registration.json"
+    if not path.is_file():
+        return default_name, "unregistered"
+    record = json.loads(path.read_text(encoding="utf-8")).get(mode) or {}
+    return str(record.get("model_name", default_name)), str(record.get("version", "unregistered"))
+
+
+def produce_dossier(
+    paths: EvidencePaths,
+    mode: str,
+    params: Params,
+    default_model_name: str,
+    templates_dir: Path,
+    out_dir: Path,
+    champion: tuple[EvidencePaths, str] | None = None,
+) -> dict[str, Any]:
+    """Render ``<model>-v<version>.html/.pdf/.pdf.sha256`` and the sidecar ``.json``.
+
+    Returns:
+        The sidecar content (model, version, lineage key, PDF name and sha256, verdict).
+    """
+    context = build_context(
+        paths,
+        mode,
+        system=params.system_name,
+        default_model_name=default_model_name,
+        gallery_per_kind=params.gallery_per_kind,
+        champion=champion,
+    )
+    meta, verdict = context["meta"], context["verdict"]
+    stem = f"{meta['model_name']}-v{meta['version']}"
+    attachments = {attachment_name(k): v for k, v in digest_files(paths).items()}
+    rendered = render_dossier(
+        context, templates_dir, out_dir, stem, attachments, params.pdf_variant
+    )
+    identity = {k: meta[k] for k in ("model_name", "version", "lineage_key")}
+    sidecar = {
+        **identity,
+        "mode": mode,
+        "models": {mode: identity},
+        "dossier_id": meta["dossier_id"],
+        "evidence_sha256": meta["evidence_digest"],
+        "verdict": verdict["label"],
+        "unmet": [row["id"] for row in verdict["unmet"]],
+        "pdf": rendered.pdf.name,
+        "pdf_sha256": rendered.pdf_sha256,
+        "html": rendered.html.name,
+        "html_sha256": rendered.html_sha256,
+        "pdf_variant": params.pdf_variant,
+        "rendered_by": meta["generator"],
+    }
+    target = Path(out_dir) / f"{stem}.json"
+    target.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    log.info("%s v%s: %s (%s)", meta["model_name"], meta["version"], verdict["label"], rendered.pdf)
+    return sidecar
+
+
+@contextlib.contextmanager
+def champion_evidence(
+    paths: EvidencePaths, model_name: str, version: str, alias: str, companion: str = ""
+) -> Iterator[tuple[EvidencePaths, str] | None]:
+    """The evidence of the version holding ``alias``, fetched from the registry for the
+    duration of the block; None when there is none, it is this version, or no registry."""
+    if version == "unregistered":
+        yield None
+        return
+    from pipeline.dossier.registry_evidence import champion_version, fetch_version
+    from pipeline.registry.tracking import connect
+
+    client, _ = connect()
+    held_by = champion_version(client, model_name, alias)
+    if held_by is None or held_by == version:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="sealaudit-champion-") as tmp:
+        fetched = fetch_version(client, model_name, held_by, Path(tmp), companion)
+        champion = EvidencePaths(
+            fetched.evidence_dir,
+            paths.validation_dir,
+            paths.dataset_info,
+            paths.dvc_lock,
+            paths.data_dvc,
+            paths.audit_log,
+        )
+        yield champion, f"{model_name} v{held_by} ({alias})"

@@ -1,0 +1,69 @@
+"""A dossier's world for tests: a copy of the fixture evidence and the reviewed files.
+
+The fixture (tests/fixtures/evidence/) follows docs/architecture.md's evidence contracts; tests
+copy it so they may break it (remove a file, fail a criterion) without touching the original.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.dossier.evidence import EvidencePaths
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "evidence"
+INTENDED_USE = ROOT / "tests" / "fixtures" / "validation" / "intended_use.yaml"
+TEMPLATES = ROOT / "reports" / "templates"
+# The fixture stores data.dvc and dvc.lock under other names so DVC never mistakes them for
+# the repository's own (a stray *.dvc file is a tracked output to `dvc status`).
+RECORDS = {
+    "dataset.json": "dataset.json",
+    "data_dvc.yaml": "data.dvc",
+    "dvc_lock.yaml": "dvc.lock",
+    "registry_audit.jsonl": "registry_audit.jsonl",
+}
+
+
+def make_world(root: Path) -> EvidencePaths:
+    """Copy the fixture evidence and the repository's reviewed files under ``root``."""
+    evidence = root / "artifacts"
+    shutil.copytree(FIXTURE, evidence, ignore=shutil.ignore_patterns(*RECORDS))
+    validation = root / "validation"
+    validation.mkdir()
+    for path in (ROOT / "validation").glob("*.yaml"):
+        shutil.copyfile(path, validation / path.name)
+    # The dossier reads intended use tolerant of its keys; the fixture pins one shape.
+    shutil.copyfile(INTENDED_USE, validation / "intended_use.yaml")
+    for stored, name in RECORDS.items():
+        shutil.copyfile(FIXTURE / stored, root / name)
+    return EvidencePaths(
+        evidence_dir=evidence,
+        validation_dir=validation,
+        dataset_info=root / "dataset.json",
+        dvc_lock=root / "dvc.lock",
+        data_dvc=root / "data.dvc",
+        audit_log=root / "registry_audit.jsonl",
+    )
+
+
+def edit_json(path: Path, change: Callable[[Any], None]) -> None:
+    """Load a JSON evidence file, apply ``change`` in place, write it back."""
+    content = json.loads(path.read_text(encoding="utf-8"))
+    change(content)
+    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def fail_inline_miss_rate(evidence_dir: Path, upper: float = 0.35) -> None:
+    """Make the inline operating threshold's miss-rate bound exceed its acceptance limit."""
+
+    def change(evaluation: dict[str, Any]) -> None:
+        inline = evaluation["modes"]["inline"]
+        for threshold in inline["thresholds"]:
+            if threshold["threshold_id"] == inline["operating_threshold_id"]:
+                threshold["miss_rate_upper_95"] = upper
+
+    edit_json(evidence_dir / "evaluate" / "evaluation.json", change)

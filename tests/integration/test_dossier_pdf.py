@@ -1,0 +1,200 @@
+"""The rendered dossier as an auditor receives it: PDF text, pages, attachments, FAIL path.
+
+Runs the real stage entry point on the fixture evidence (one mode, no registry) and reads the
+PDF back with poppler (pdftotext, pdftoppm) and pypdf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from pypdf import PdfReader
+
+from pipeline import render_dossier
+from pipeline.config.render_dossier import Params
+from pipeline.dossier.context import build_context
+from pipeline.dossier.evidence import EvidencePaths
+from pipeline.dossier.produce import produce_dossier
+from pipeline.dossier.render import render_html
+from pipeline.dossier.sections import SECTIONS
+from tests.dossier_world import TEMPLATES, fail_inline_miss_rate, make_world
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+        reason="poppler-utils not installed (make install-system-deps)",
+    ),
+]
+STEM = "sealaudit-inline-v3"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path]:
+    """The inline dossier rendered once by the stage's ``main``."""
+    root = tmp_path_factory.mktemp("dossier")
+    paths = make_world(root)
+    params = {
+        "render_dossier": {
+            "system_name": "sealaudit",
+            "modes": ["inline"],
+            "gallery_per_kind": 2,
+            "pdf_variant": "pdf/a-3b",
+            "compare_with_champion": False,
+        },
+        "register": {
+            "inline_model_name": "sealaudit-inline",
+            "monitoring_model_name": "sealaudit-monitoring",
+        },
+    }
+    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    out = root / "dossiers"
+    code = render_dossier.main(
+        [
+            "--evidence-dir",
+            str(paths.evidence_dir),
+            "--validation",
+            str(paths.validation_dir),
+            "--params",
+            str(root / "params.yaml"),
+            "--out",
+            str(out),
+            "--templates",
+            str(TEMPLATES),
+            "--dataset-info",
+            str(paths.dataset_info),
+            "--data-dvc",
+            str(paths.data_dvc),
+            "--dvc-lock",
+            str(paths.dvc_lock),
+            "--audit-log",
+            str(paths.audit_log),
+        ]
+    )
+    assert code == 0
+    return paths, out
+
+
+def pdf_text(pdf: Path, *pages: int) -> str:
+    """Text of the PDF (or of pages first..last), whitespace collapsed."""
+    args = ["pdftotext", "-enc", "UTF-8"]
+    if pages:
+        args += ["-f", str(pages[0]), "-l", str(pages[-1])]
+    text = subprocess.run([*args, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return re.sub(r"\s+", " ", text)
+
+
+def test_stage_writes_html_pdf_sha256_and_sidecar(world: tuple[EvidencePaths, Path]) -> None:
+    _, out = world
+    pdf = out / f"{STEM}.pdf"
+    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert (out / f"{STEM}.pdf.sha256").read_text() == f"{digest}  {STEM}.pdf\n"
+    sidecar = json.loads((out / f"{STEM}.json").read_text())
+    assert sidecar["pdf_sha256"] == digest and sidecar["verdict"] == "PASS"
+    assert sidecar["models"]["inline"]["version"] == "3" and sidecar["version"] == "3"
+    assert (out / f"{STEM}.html").is_file()
+
+
+def test_pdf_text_holds_every_section_and_the_evidence_figures(
+    world: tuple[EvidencePaths, Path],
+) -> None:
+    paths, out = world
+    text = pdf_text(out / f"{STEM}.pdf")
+    for section in SECTIONS:
+        assert section.title in text, f"section '{section.title}' missing from the PDF"
+    evaluation = json.loads(paths.evidence("evaluation").read_text())
+    inline = evaluation["modes"]["inline"]
+    operating = inline["thresholds"][0]
+    figures = [
+        f"{inline['ranking']['auroc']:.3f} [{inline['ranking']['ci']['auroc'][0]:.3f}",
+        f"{operating['value']:.4g}",
+        f"TP {operating['test']['tp']}",
+        f"FN {operating['test']['fn']}",
+        f"{operating['miss_rate_upper_95']:.3f}",
+        f"{evaluation['paper_reference']['inline']['auroc']:.3f}",
+        "Page 1 of",
+        "Figure 1.",
+        "Table 1.",
+    ]
+    for figure in figures:
+        assert figure in text, f"{figure!r} not in the PDF text"
+
+
+def test_first_page_is_a4_and_states_the_verdict(world: tuple[EvidencePaths, Path]) -> None:
+    _, out = world
+    first = pdf_text(out / f"{STEM}.pdf", 1)
+    assert "PASS" in first and "sealaudit-inline" in first and "DOS-" in first
+    page = PdfReader(out / f"{STEM}.pdf").pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+
+
+def test_pages_render_non_blank(world: tuple[EvidencePaths, Path], tmp_path: Path) -> None:
+    _, out = world
+    pdf = out / f"{STEM}.pdf"
+    count = len(PdfReader(pdf).pages)
+    for number in sorted({1, 2, count // 2, count}):
+        prefix = tmp_path / f"p{number}"
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "20",
+                "-gray",
+                "-png",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                "-singlefile",
+                str(pdf),
+                str(prefix),
+            ],
+            check=True,
+        )
+        pixels = np.asarray(Image.open(f"{prefix}.png"))
+        assert (pixels < 200).mean() > 0.01, f"page {number} looks blank"
+
+
+def test_evidence_files_are_attached(world: tuple[EvidencePaths, Path]) -> None:
+    paths, out = world
+    attachments = PdfReader(out / f"{STEM}.pdf").attachments
+    assert "evaluate--evaluation.json" in attachments
+    assert attachments["evaluate--evaluation.json"][0] == paths.evidence("evaluation").read_bytes()
+    assert "validation--acceptance_criteria.yaml" in attachments
+
+
+def test_html_is_deterministic_and_offline(world: tuple[EvidencePaths, Path]) -> None:
+    paths, out = world
+    context = build_context(
+        paths,
+        "inline",
+        system="sealaudit",
+        default_model_name="sealaudit-inline",
+        gallery_per_kind=2,
+    )
+    html = render_html(context, TEMPLATES)
+    assert html == (out / f"{STEM}.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(src|href)=["']?(https?:|//)|url\((https?:|//)""", html)
+
+
+def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> None:
+    paths = make_world(tmp_path)
+    fail_inline_miss_rate(paths.evidence_dir, upper=0.35)
+    params = Params(
+        modes=("inline",), gallery_per_kind=1, pdf_variant="none", compare_with_champion=False
+    )
+    sidecar = produce_dossier(
+        paths, "inline", params, "sealaudit-inline", TEMPLATES, tmp_path / "out"
+    )
+    assert sidecar["verdict"] == "FAIL" and sidecar["unmet"] == ["AC-SAFE-1"]
+    first = pdf_text(tmp_path / "out" / sidecar["pdf"], 1)
+    assert "FAIL" in first and "AC-SAFE-1" in first and "observed 0.35" in first
