@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from pipeline import __version__
 from pipeline.errors import SealauditError
 
-COMMAND_MODULES = ("pipeline.commands.data",)
+COMMAND_MODULES = (
+    "pipeline.commands.data",
+    "pipeline.commands.registry",
+    "pipeline.commands.dossier",
+    "pipeline.commands.monitor",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

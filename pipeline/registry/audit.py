@@ -1,0 +1,187 @@
+"""Tamper-evident audit log of registry decisions: hash-chained JSON lines.
+
+Each line is one JSON object. Its ``hash`` is the SHA-256 of the canonical JSON of the entry
+without ``hash`` (which includes ``prev_hash``, the previous line's hash; the first line's is
+64 zeros), so editing, reordering or deleting any line breaks the chain at that point. Deleting
+the *last* lines leaves a valid shorter chain; ``verify_log`` therefore also accepts anchors
+(``seq`` -> ``hash`` recorded elsewhere, e.g. as registered-model tags) that must be present.
+
+Entries carry what 21 CFR Part 11 asks of an electronic signature: the signer's printed name,
+the date and time (UTC, ISO-8601) and the meaning of the signature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import getpass
+import hashlib
+import json
+import logging
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import SealauditError
+
+log = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+ACTIONS = ("promote", "refuse", "rollback")
+MEANINGS = ("authored", "reviewed", "approved")
+
+
+class AuditError(SealauditError):
+    """The audit log cannot be read or appended to."""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of ``verify_log``: ``ok`` is True only when ``problems`` is empty."""
+
+    entries: int
+    head_hash: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain and every anchor check out."""
+        return not self.problems
+
+
+def canonical(obj: Any) -> bytes:
+    """The one byte form hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
+    """SHA-256 of the entry without its own ``hash`` field."""
+    body = {key: value for key, value in entry.items() if key != "hash"}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def utc_now() -> str:
+    """Current time, UTC, ISO-8601 with seconds and an explicit offset."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside ``path`` so racing writers serialise (one host)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Path(f"{path}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_entries(path: Path) -> list[dict[str, Any]]:
+    """All entries of the log (empty when the file does not exist yet)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise AuditError(f"{path}:{number}: not JSON ({error}); the log was damaged") from error
+    return entries
+
+
+def append_entry(path: Path, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Chain ``record`` onto the log and return the stored entry (with seq, hashes, time).
+
+    The caller holds ``locked(path)`` when its decision depends on the log's content; the
+    append itself re-reads the head so the chain stays linear either way.
+    """
+    _check_record(record)
+    path = Path(path)
+    verdict = verify_log(path)
+    if not verdict.ok:
+        raise AuditError(
+            f"{path}: refusing to append to a broken log ({verdict.problems[0]}); "
+            "restore it from backup and run `sealaudit audit verify`"
+        )
+    entry = {
+        **record,
+        "seq": verdict.entries + 1,
+        "signed_at": utc_now(),
+        "recorded_by": f"{getpass.getuser()}@{socket.gethostname()}",
+        "prev_hash": verdict.head_hash,
+    }
+    entry["hash"] = entry_hash(entry)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+    log.info(
+        "audit entry %d (%s %s v%s)",
+        entry["seq"],
+        entry["action"],
+        entry["model_name"],
+        entry["version"],
+    )
+    return entry
+
+
+def _check_record(record: Mapping[str, Any]) -> None:
+    missing = [
+        k for k in ("action", "model_name", "version", "signer", "meaning") if k not in record
+    ]
+    if missing:
+        raise AuditError(f"audit record lacks {missing}")
+    if record["action"] not in ACTIONS:
+        raise AuditError(f"audit action {record['action']!r} is not one of {list(ACTIONS)}")
+    if record["meaning"] not in MEANINGS:
+        raise AuditError(f"signature meaning {record['meaning']!r}: use one of {list(MEANINGS)}")
+    if not str(record["signer"]).strip():
+        raise AuditError("signer is empty: give the printed name of the person signing")
+
+
+def verify_log(path: Path, anchors: Mapping[int, str] | None = None) -> VerifyReport:
+    """Check every line's hash, the chain links, the sequence and the ``anchors``.
+
+    Args:
+        path: the JSON-lines log.
+        anchors: ``seq -> hash`` that must appear in the log (detects truncation).
+
+    Returns:
+        A report listing every problem found (one per broken line or missing anchor).
+    """
+    try:
+        entries = read_entries(Path(path))
+    except AuditError as error:
+        return VerifyReport(entries=0, head_hash=GENESIS, problems=[str(error)])
+    problems: list[str] = []
+    previous = GENESIS
+    for index, entry in enumerate(entries, start=1):
+        problems += _line_problems(entry, index, previous)
+        previous = str(entry.get("hash", ""))
+    by_seq = {entry.get("seq"): entry.get("hash") for entry in entries}
+    for seq, expected in sorted((anchors or {}).items()):
+        if by_seq.get(seq) != expected:
+            problems.append(
+                f"entry {seq} recorded in the registry ({expected[:12]}...) is missing or "
+                "altered in the log (truncated or rewritten)"
+            )
+    return VerifyReport(entries=len(entries), head_hash=previous, problems=problems)
+
+
+def _line_problems(entry: dict[str, Any], index: int, previous: str) -> list[str]:
+    problems = []
+    if entry.get("seq") != index:
+        problems.append(
+            f"line {index}: seq {entry.get('seq')} where {index} was expected "
+            "(a line was deleted, inserted or reordered)"
+        )
+    if entry.get("prev_hash") != previous:
+        problems.append(f"line {index}: prev_hash does not match line {index - 1}'s hash")
+    if entry.get("hash") != entry_hash(entry):
+        problems.append(f"line {index}: content does not match its hash (edited)")
+    return problems

@@ -1,0 +1,211 @@
+"""Both detection modes as MLflow pyfunc models: images in, score and decision out.
+
+Input: a DataFrame with a column ``image_path`` (a PNG file readable where the model runs) or
+``image`` (PNG bytes; base64 text over REST, which MLflow decodes for a ``binary`` column;
+an (H, W) array also works in Python).
+``images_frame`` builds one from arrays. Images are 8-bit grayscale, like the dataset.
+
+Output: one row per image with ``score``, ``decision`` (``PASS`` | ``REJECT``; REJECT when
+``score > threshold``), ``threshold_id`` and ``threshold``; with ``params={"return_heatmap":
+True}`` the inline model adds ``heatmap`` (PNG bytes, 8-bit, 255 = anomaly 1.0 or more).
+
+What travels inside a model (its artifacts): the autoencoder checkpoint (weights, architecture,
+working resolution, ROI mask, preprocessing), ``threshold.json`` (the operating
+``Threshold``), ``settings.json`` (how the score is computed) and, for the monitoring mode, the
+fitted monitor. Scoring runs the evaluate stage's scorers (``pipeline.evaluation.inference``),
+imported lazily so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow.pyfunc import PythonModel
+
+log = logging.getLogger(__name__)
+
+PASS, REJECT = "PASS", "REJECT"
+INPUT_COLUMNS = ("image_path", "image")
+OUTPUT_COLUMNS = ("score", "decision", "threshold_id", "threshold")
+BATCH = 16
+
+
+class ImageInputError(ValueError):
+    """A request's image cannot be read (MLflow answers it with HTTP 400)."""
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W) image: uint8 as is, floats in [0, 1] scaled to 8 bits."""
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.ndim != 2:
+        raise ImageInputError(f"expected a single-channel (H, W) image, got shape {array.shape}")
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(array.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode="L").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def images_frame(images: Sequence[np.ndarray | str | Path]) -> pd.DataFrame:
+    """Model input from arrays (encoded as PNG) or file paths (kept as paths)."""
+    if all(isinstance(item, str | Path) for item in images):
+        return pd.DataFrame({"image_path": [str(item) for item in images]})
+    return pd.DataFrame({"image": [encode_png(np.asarray(item)) for item in images]})
+
+
+def _decode(value: Any, row: int) -> np.ndarray:
+    """One ``image`` cell (PNG bytes, base64 text or an array) as float32 (H, W) in [0, 1]."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        return _gray(value)
+    if isinstance(value, str):
+        try:
+            value = base64.b64decode(value, validate=False)
+        except (binascii.Error, ValueError) as error:
+            raise ImageInputError(f"row {row}: 'image' is not base64 PNG ({error})") from error
+    if not isinstance(value, bytes | bytearray):
+        raise ImageInputError(f"row {row}: 'image' must be PNG bytes, got {type(value).__name__}")
+    try:
+        with Image.open(io.BytesIO(value)) as image:
+            image.load()
+            if image.mode != "L":
+                raise ImageInputError(f"row {row}: mode {image.mode}; send 8-bit grayscale")
+            return np.asarray(image, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as error:
+        raise ImageInputError(f"row {row}: cannot decode the image ({error})") from error
+
+
+def _gray(array: np.ndarray) -> np.ndarray:
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    return np.clip(array.astype(np.float32), 0.0, 1.0)
+
+
+def read_images(frame: pd.DataFrame) -> list[np.ndarray]:
+    """The images of a request, each float32 (H, W) in [0, 1]."""
+    from pipeline.data.images import load_gray
+
+    images = []
+    for row, record in enumerate(frame.to_dict(orient="records")):
+        path, data = record.get("image_path"), record.get("image")
+        if isinstance(path, str) and path:
+            try:
+                images.append(load_gray(Path(path)))
+            except ValueError as error:  # DatasetError names the file and the fix
+                raise ImageInputError(f"row {row}: {error}") from error
+        elif data is not None and not (isinstance(data, float) and np.isnan(data)):
+            images.append(_decode(data, row))
+        else:
+            raise ImageInputError(f"row {row}: give 'image_path' or 'image' (PNG)")
+    return images
+
+
+class SealModel(PythonModel):
+    """Shared loading, preprocessing and decision of both modes.
+
+    Subclasses build ``self.scorer``: the evaluate stage's own scorer class, so the packaged
+    model computes exactly the scores its evidence reports.
+    """
+
+    mode = "abstract"
+
+    def load_context(self, context: Any) -> None:
+        """Load the checkpoint, threshold and settings from the model's artifacts."""
+        from pipeline.models.checkpoint import load_autoencoder
+        from pipeline.models.thresholds import Threshold
+
+        artifacts = context.artifacts
+        self.autoencoder, self.meta = load_autoencoder(Path(artifacts["checkpoint"]))
+        raw = json.loads(Path(artifacts["threshold"]).read_text(encoding="utf-8"))
+        self.threshold = Threshold.from_dict(raw)
+        self.settings = json.loads(Path(artifacts["settings"]).read_text(encoding="utf-8"))
+        self.scorer = self.build_scorer(artifacts)
+
+    def build_scorer(self, artifacts: dict[str, str]) -> Any:
+        """The evaluate stage's scorer for this mode."""
+        raise NotImplementedError
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Score every image and decide PASS / REJECT at the packaged threshold."""
+        del context  # artifacts were read once in load_context
+        want_heatmap = bool((params or {}).get("return_heatmap", False)) and self.mode == "inline"
+        images = self.working_images(read_images(pd.DataFrame(model_input)))
+        scored = self.scorer(images, keep_maps=want_heatmap)
+        scores = np.asarray(scored.scores, dtype=float)
+        result = pd.DataFrame(
+            {
+                "score": scores,
+                "decision": np.where(self.threshold.rejects(scores), REJECT, PASS),
+                "threshold_id": self.threshold.threshold_id,
+                "threshold": float(self.threshold.value),
+            }
+        )
+        if want_heatmap and scored.heatmaps is not None:
+            result["heatmap"] = [encode_png(np.clip(h, 0.0, 1.0)) for h in scored.heatmaps]
+        return result
+
+    def working_images(self, images: list[np.ndarray]) -> np.ndarray:
+        """(N, H, W) float32 at the working resolution (each image resized on its own)."""
+        from pipeline.models.checkpoint import preprocess_images
+
+        return np.stack([preprocess_images(image[None], self.meta)[0] for image in images])
+
+
+class InlineModel(SealModel):
+    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM over the ROI."""
+
+    mode = "inline"
+
+    def build_scorer(self, artifacts: dict[str, str]) -> Any:
+        """``ReconstructionScorer`` with the evaluate stage's score and options."""
+        del artifacts
+        from pipeline.evaluation.inference import ReconstructionScorer
+
+        return ReconstructionScorer(
+            self.autoencoder,
+            self.meta,
+            self.settings["detector"],
+            self.settings["score"],
+            self.settings.get("four_ms_ssim") or {},
+            batch_size=BATCH,
+        )
+
+
+class MonitoringModel(SealModel):
+    """Monitoring mode: Mahalanobis distance of randomly kept encoder features."""
+
+    mode = "monitoring"
+
+    def build_scorer(self, artifacts: dict[str, str]) -> Any:
+        """``FeatureDistanceScorer`` on the fitted monitor (pickled by fit_monitor)."""
+        import pickle
+
+        from pipeline.evaluation.inference import FeatureDistanceScorer
+
+        with Path(artifacts["estimator"]).open("rb") as handle:
+            estimator = pickle.load(handle)  # the fit_monitor stage's own artifact
+        return FeatureDistanceScorer(
+            self.autoencoder,
+            self.meta,
+            self.settings["detector"],
+            estimator,
+            self.settings["layer"],
+            batch_size=BATCH,
+        )
+
+
+MODEL_CLASSES: dict[str, type[SealModel]] = {"inline": InlineModel, "monitoring": MonitoringModel}

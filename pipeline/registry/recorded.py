@@ -1,0 +1,147 @@
+"""The evidence a model version was registered with, read back from the registry for judging.
+
+Promotion judges what was *recorded* with the version (the evidence files logged to its run),
+not whatever sits in ``artifacts/`` today, and first checks those files against the SHA-256
+tags set at registration. The dossier is rendered after registration, so it is found on disk:
+a JSON sidecar in the dossier folder names the version it was rendered for::
+
+    {"model_name": ..., "version": ..., "lineage_key": ..., "pdf": "<file next to it>",
+     "pdf_sha256": ...}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import SealauditError
+from pipeline.registry.lineage import LINEAGE_KEY_TAG, TAG_PREFIX, sha256_file
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_FOLDER = "evidence"
+EVIDENCE_TAG = f"{TAG_PREFIX}evidence_sha256."
+JUDGED_FILES = ("governance.json", "evaluation.json")
+
+
+@dataclass(frozen=True)
+class RecordedEvidence:
+    """What ``evaluate_criteria`` judges, and the hashes that pin it.
+
+    Attributes:
+        evidence: the mapping ``evaluate_criteria`` takes.
+        hashes: name -> SHA-256 of each document the decision rests on.
+        integrity_problems: recorded files whose bytes differ from their registration tags.
+        dossier_files: the dossier's sidecar and PDF, when one was found.
+    """
+
+    evidence: dict[str, Any]
+    hashes: dict[str, str]
+    integrity_problems: list[str] = field(default_factory=list)
+    dossier_files: list[Path] = field(default_factory=list)
+
+
+def find_dossier(dossier_dir: Path | None, model_name: str, version: str) -> Path | None:
+    """The sidecar JSON in ``dossier_dir`` naming ``model_name`` version ``version``."""
+    if dossier_dir is None or not Path(dossier_dir).is_dir():
+        return None
+    for path in sorted(Path(dossier_dir).glob("*.json")):
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(content, dict):
+            continue
+        same_model = content.get("model_name") == model_name
+        if same_model and str(content.get("version")) == str(version):
+            return path
+    return None
+
+
+def read_dossier(sidecar: Path) -> tuple[dict[str, Any], list[Path], dict[str, str]]:
+    """Sidecar content with ``pdf_verified``, the files, and their hashes."""
+    content = json.loads(Path(sidecar).read_text(encoding="utf-8"))
+    pdf = Path(sidecar).parent / str(content.get("pdf", ""))
+    hashes = {"dossier.json": sha256_file(sidecar)}
+    files = [Path(sidecar)]
+    verified = False
+    if content.get("pdf") and pdf.is_file():
+        hashes["dossier.pdf"] = sha256_file(pdf)
+        verified = hashes["dossier.pdf"] == content.get("pdf_sha256")
+        files.append(pdf)
+    return {**content, "pdf_verified": verified}, files, hashes
+
+
+def recorded_evidence(
+    client: MlflowClient, model_name: str, version: str, dossier_dir: Path | None
+) -> RecordedEvidence:
+    """Download the version's judged evidence, check it, and find its dossier.
+
+    Raises:
+        SealauditError: the version does not exist or was not registered by sealaudit.
+    """
+    model_version = _model_version(client, model_name, version)
+    tags = model_version.tags or {}
+    mode = tags.get(f"{TAG_PREFIX}mode")
+    if mode not in ("inline", "monitoring") or LINEAGE_KEY_TAG not in tags:
+        raise SealauditError(
+            f"{model_name} v{version} carries no sealaudit lineage tags; register it with "
+            "`dvc repro register`"
+        )
+    documents, hashes, problems = {}, {}, []
+    with tempfile.TemporaryDirectory(prefix="sealaudit-evidence-") as tmp:
+        for name in JUDGED_FILES:
+            local = _download(client, model_version.run_id, name, tmp)
+            hashes[name] = sha256_file(local)
+            if hashes[name] != tags.get(f"{EVIDENCE_TAG}{name}"):
+                problems.append(f"{name} of run {model_version.run_id} differs from its tag")
+            documents[name] = json.loads(local.read_text(encoding="utf-8"))
+    evidence = {
+        "mode": mode,
+        "governance": documents["governance.json"],
+        "evaluation": documents["evaluation.json"]["modes"][mode],
+        "model_version": {
+            "model_name": model_name,
+            "version": str(version),
+            "lineage_key": tags[LINEAGE_KEY_TAG],
+        },
+        "dossier": None,
+    }
+    hashes["lineage_key"] = tags[LINEAGE_KEY_TAG]
+    sidecar = find_dossier(dossier_dir, model_name, str(version))
+    files: list[Path] = []
+    if sidecar is not None:
+        evidence["dossier"], files, dossier_hashes = read_dossier(sidecar)
+        hashes.update(dossier_hashes)
+    return RecordedEvidence(evidence, hashes, problems, files)
+
+
+def _model_version(client: MlflowClient, model_name: str, version: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(model_name, str(version))
+    except MlflowException as error:
+        raise SealauditError(
+            f"model {model_name!r} has no version {version!r} in {client.tracking_uri}; "
+            "list versions in the MLflow UI or check MLFLOW_TRACKING_URI"
+        ) from error
+
+
+def _download(client: MlflowClient, run_id: str, name: str, folder: str) -> Path:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(client.download_artifacts(run_id, f"{EVIDENCE_FOLDER}/{name}", folder))
+    except (MlflowException, OSError) as error:
+        raise SealauditError(
+            f"run {run_id} has no {EVIDENCE_FOLDER}/{name} ({error}); "
+            "re-register the version with `dvc repro register`"
+        ) from error

@@ -1,0 +1,239 @@
+"""A tiny world for registry tests: a real (untrained) autoencoder, a fitted estimator, evidence.
+
+The evidence follows docs/architecture.md; its scores are computed with the real scoring code
+(as the evaluate stage would), so a model loaded back from the registry can be checked against
+them. Thresholds sit at the median test score, so both decisions occur.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from PIL import Image
+
+from pipeline.models.autoencoder import AutoencoderConfig, build_model
+from pipeline.models.checkpoint import save_autoencoder
+from pipeline.models.four_ssim import four_ms_ssim
+from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from pipeline.models.roi import Roi
+from pipeline.models.thresholds import Threshold
+
+HEIGHT, WIDTH = 32, 128
+DETECTOR = "attention_ae"
+LAYER = "bottleneck"
+PROVENANCE = {
+    "git_commit": "4f1c2a9e0b7d6c5a4f3e2d1c0b9a8f7e6d5c4b3a",
+    "git_dirty": False,
+    "data_md5": "3b0d2f6c9a8e7d6c5b4a39281706f5e4.dir",
+    "package_versions": {"torch": torch.__version__, "mlflow": "3.17.2"},
+}
+LOCK_STAGES = ("prepare", "validate_data", "train", "evaluate", "fit_monitor")
+
+
+@dataclass
+class World:
+    """Paths and the scores the evidence was computed from."""
+
+    root: Path
+    evidence: Path
+    images: list[Path]
+    scores: dict[str, np.ndarray]
+    thresholds: dict[str, Threshold]
+
+
+def _image(rng: np.random.Generator, defect: bool) -> np.ndarray:
+    image = np.full((HEIGHT, WIDTH), 90.0) + rng.normal(0, 4, (HEIGHT, WIDTH))
+    image[HEIGHT // 3 : 2 * HEIGHT // 3] += 60
+    if defect:
+        col = int(rng.integers(8, WIDTH - 16))
+        image[HEIGHT // 3 : HEIGHT // 3 + 8, col : col + 8] -= 70
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _json(path: Path, content: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _provenance(stage: str, params: dict | None = None, seed: int | None = None) -> dict:
+    return {**PROVENANCE, "stage": stage, "params": params or {}, "seed": seed}
+
+
+def _png(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((8, 8), 200, dtype=np.uint8)).save(path)
+
+
+def build_world(root: Path, seed: int = 0) -> World:
+    """Write images, checkpoint, estimator and passing evidence under ``root``."""
+    torch.set_num_threads(1)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    rng = np.random.default_rng(seed)
+    images = []
+    for index, defect in enumerate([False] * 3 + [True] * 3):
+        path = root / "images" / f"img{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(_image(rng, defect)).save(path)
+        images.append(path)
+    evidence = root / "artifacts"
+    config = AutoencoderConfig(
+        HEIGHT, WIDTH, widths=(4, 8), latent_dim=8, dropout=0.0, skip_levels=(1,)
+    )
+    model = build_model(DETECTOR, config, seed=seed).eval()
+    mask = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    mask[HEIGHT // 4 : 3 * HEIGHT // 4] = True
+    roi = Roi("rectangle", {"rows": [0.25, 0.75], "cols": [0.0, 1.0]}, mask)
+    save_autoencoder(evidence / "train" / DETECTOR / "model.pt", model, DETECTOR, roi)
+    stack = torch.from_numpy(
+        np.stack([np.asarray(Image.open(p), dtype=np.float32) / 255.0 for p in images])
+    )[:, None]
+    with torch.no_grad():
+        inline = four_ms_ssim(stack, model(stack), roi=torch.from_numpy(mask)[None, None]).score
+        features = model.encode_features(stack, LAYER).flatten(1).numpy()
+    estimator = RandomFeatureMahalanobis(n_features_kept=6, random_state=seed).fit(features)
+    (evidence / "fit_monitor").mkdir(parents=True, exist_ok=True)
+    with (evidence / "fit_monitor" / "monitor.pkl").open("wb") as handle:
+        pickle.dump(estimator, handle)
+    scores = {"inline": inline.numpy().astype(float), "monitoring": estimator.mahalanobis(features)}
+    thresholds = {mode: _threshold(mode, s) for mode, s in scores.items()}
+    world = World(root, evidence, images, scores, thresholds)
+    _write_evidence(world)
+    return world
+
+
+def _threshold(mode: str, scores: np.ndarray) -> Threshold:
+    value = float(np.median(scores))
+    return Threshold(f"{mode}-median-0000", mode, value, "median", {}, "val", 3, 3)
+
+
+def _mode_doc(world: World, mode: str) -> dict[str, Any]:
+    threshold = world.thresholds[mode].to_dict()
+    threshold.update(
+        test={"accuracy": 0.93, "miss_rate": 0.07, "recall": 0.93, "tp": 167, "fn": 13},
+        test_ci={"accuracy": [0.90, 0.955], "miss_rate": [0.04, 0.12]},
+        miss_rate_upper_95=0.11,
+        sensitivity=[],
+    )
+    gallery = f"gallery/{mode}_true_positive_0.png"
+    _png(world.evidence / "evaluate" / gallery)
+    _png(world.evidence / "evaluate" / f"roc_{mode}.png")
+    return {
+        "detector": DETECTOR,
+        "score": "four_ms_ssim" if mode == "inline" else "rfd_md",
+        "n_test_normal": 180,
+        "n_test_defective": 180,
+        "ranking": {"auroc": 0.974, "aupr": 0.969, "ci": {"auroc": [0.958, 0.987]}},
+        "thresholds": [threshold],
+        "operating_threshold_id": threshold["threshold_id"],
+        "per_defect_type": {"channel": {"recall": 0.9, "n": 30, "ci": [0.8, 0.97]}},
+        "plots": {"roc": f"roc_{mode}.png"},
+        "gallery": {"true_positive": [gallery]},
+    }
+
+
+def _write_evidence(world: World) -> None:
+    ev = world.evidence
+    modes = {mode: _mode_doc(world, mode) for mode in ("inline", "monitoring")}
+    _json(
+        ev / "evaluate" / "evaluation.json",
+        {"modes": modes, "provenance": _provenance("evaluate", {"bootstrap": 200}, 1)},
+    )
+    _json(ev / "evaluate" / "metrics.json", {m: {"auroc": 0.974} for m in modes})
+    _json(
+        ev / "evaluate" / "thresholds.json", {m: [t.to_dict()] for m, t in world.thresholds.items()}
+    )
+    _json(
+        ev / "validate_data" / "governance.json",
+        {
+            "success": True,
+            "critical_failures": 0,
+            "warnings": 1,
+            "suites": [{"name": "manifest", "sha256": "ab" * 32}],
+            "expectations": [],
+            "provenance": _provenance("validate_data"),
+        },
+    )
+    (ev / "validate_data" / "summary.md").write_text("# governance\nall passed\n")
+    _json(
+        ev / "prepare" / "split_summary.json",
+        {"splits": {}, "provenance": _provenance("prepare", {"seed": 42}, 42)},
+    )
+    _json(
+        ev / "train" / "train_summary.json",
+        {
+            DETECTOR: {
+                "epochs_run": 1,
+                "best_val_loss": 0.01,
+                "image_height": HEIGHT,
+                "image_width": WIDTH,
+                "roi_kind": "rectangle",
+            },
+            "provenance": _provenance("train", {"seed": 7, "fit": {"epochs": 1}}, 7),
+        },
+    )
+    _json(ev / "train" / DETECTOR / "history.json", [{"epoch": 1, "loss": 0.01}])
+    _json(
+        ev / "fit_monitor" / "monitor_summary.json",
+        {"layer": LAYER, "n_features_kept": 8, "provenance": _provenance("fit_monitor")},
+    )
+    lock = {
+        "schema": "2.0",
+        "stages": {
+            s: {"cmd": f"python -m pipeline.{s}", "outs": [{"path": f"artifacts/{s}", "md5": s}]}
+            for s in LOCK_STAGES
+        },
+    }
+    (world.root / "dvc.lock").write_text(yaml.safe_dump(lock))
+
+
+def change_inline_evidence(world: World, **changes: Any) -> None:
+    """Rewrite the inline mode's numbers (a re-evaluation); keys: auroc_ci, miss_upper."""
+    path = world.evidence / "evaluate" / "evaluation.json"
+    document = json.loads(path.read_text())
+    mode = document["modes"]["inline"]
+    if "auroc_ci" in changes:
+        mode["ranking"]["ci"]["auroc"] = list(changes["auroc_ci"])
+    if "miss_upper" in changes:
+        mode["thresholds"][0]["miss_rate_upper_95"] = changes["miss_upper"]
+    _json(path, document)
+
+
+def write_dossier(folder: Path, registration: dict[str, Any]) -> Path:
+    """What render_dossier leaves for one version: a PDF and its JSON sidecar."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{registration['model_name']}-v{registration['version']}"
+    pdf = folder / f"{stem}.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n% sealaudit test dossier " + stem.encode() + b"\n%%EOF\n")
+    sidecar = {
+        "model_name": registration["model_name"],
+        "version": registration["version"],
+        "lineage_key": registration["lineage_key"],
+        "pdf": pdf.name,
+        "pdf_sha256": hashlib.sha256(pdf.read_bytes()).hexdigest(),
+    }
+    _json(folder / f"{stem}.json", sidecar)
+    return pdf
+
+
+def seed_tracking_db(cache: Path, root: Path) -> None:
+    """Put an empty, migrated ``mlflow.db`` into ``root`` (migrations cost seconds each time)."""
+    template = cache / "mlflow-template.db"
+    if not template.is_file():
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = cache / "mlflow-template.partial.db"
+        store = SqlAlchemyStore(f"sqlite:///{partial}", str(cache / "unused-artifacts"))
+        store.engine.dispose()
+        partial.replace(template)
+    shutil.copyfile(template, root / "mlflow.db")
