@@ -1,9 +1,19 @@
-"""Monitoring mode: watching a stream of RFD-MD scores for process drift.
+"""Monitoring mode: the RFD-MD score, its fitted reference and drift surveillance.
+
+Maths (no files, no stages):
 
 - ``spc``: statistical process control on monitoring scores (EWMA and CUSUM charts against a
-  reference distribution, lot-versus-reference tests, exceedance rates with exact intervals)
-  and seeded simulations of the charts' false-alarm rate and detection delay.
+  reference distribution, lot-versus-reference tests, exceedance rates with exact intervals).
+- ``run_length``: seeded simulations of the charts' false-alarm rate and detection delay, and
+  the bootstrap calibration of their limits on a small reference.
+- ``calibration``: fitting the estimator, the ablation grid, thresholds and control limits.
+- ``alarms``: charts and lot tests over a monitoring history, and the alarm decision.
 
-The score itself comes from ``pipeline.models.mahalanobis``. Nothing here reads files or knows
-about stages.
+Models and I/O:
+
+- ``fitted``: ``FittedMonitor`` (``monitor.pkl``) and the resolution of ``--reference``.
+- ``scoring``: monitoring scores and contribution heatmaps of images.
+- ``batch``, ``history``, ``surveillance``, ``figures``: ``sealaudit monitor``.
+
+The score itself comes from ``pipeline.models.mahalanobis``.
 """

@@ -153,8 +153,8 @@ def _cusum(z: FloatArray, k: float) -> tuple[FloatArray, FloatArray]:
     return upper, lower
 
 
-def _alarms(z: FloatArray, chart: Chart, params: dict[str, float]) -> NDArray[np.bool_]:
-    """(..., n) alarm flags of a chart run on standardised scores."""
+def alarm_flags(z: FloatArray, chart: Chart, params: dict[str, float]) -> NDArray[np.bool_]:
+    """(..., n) alarm flags of a chart (``params``: lam, L or k, h) on standardised scores."""
     _check_chart_params(chart, params)
     if chart == "ewma":
         w, half_width = _ewma(z, params["lam"], params["L"])
@@ -276,103 +276,4 @@ def exceedance_rate(
         "rate": above / values.size,
         "ci": [low, high],
         "confidence": float(confidence),
-    }
-
-
-def simulate_alarms(
-    chart: Chart,
-    n_streams: int,
-    n_points: int,
-    seed: int,
-    shift: float = 0.0,
-    shift_start: int = 0,
-    params: dict[str, float] | None = None,
-) -> NDArray[np.bool_]:
-    """(n_streams, n_points) alarms of a chart on seeded standard-normal streams, shifted by
-    ``shift`` sd from ``shift_start`` on; ``params`` override the chart's defaults."""
-    defaults = {"lam": EWMA_LAMBDA, "L": EWMA_L, "k": CUSUM_K, "h": CUSUM_H}
-    z = np.random.default_rng(seed).standard_normal((n_streams, n_points))
-    z[:, shift_start:] += shift
-    return _alarms(z, chart, {**defaults, **(params or {})})
-
-
-def in_control_false_alarms(
-    chart: Chart,
-    n_streams: int = 200,
-    n_points: int = 500,
-    seed: int = 0,
-    params: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """False alarms of a chart on in-control streams.
-
-    Returns:
-        ``per_point`` (share of points flagged), ``per_stream`` (share of streams with an
-        alarm), ``onsets_per_point`` (alarm episodes started per point, about 1 / ARL0),
-        ``median_run_length`` and ``mean_run_length`` (points to the first alarm, estimates
-        of ARL0; None if too many streams never alarm: lengthen ``n_points``).
-    """
-    alarms = simulate_alarms(chart, n_streams, n_points, seed, params=params)
-    onsets = alarms[:, 0].sum() + (alarms[:, 1:] & ~alarms[:, :-1]).sum()
-    first = np.where(alarms.any(axis=1), alarms.argmax(axis=1) + 1, n_points + 1)
-    median = float(np.median(first))
-    return {
-        "chart": chart,
-        "n_streams": n_streams,
-        "n_points": n_points,
-        "per_point": float(alarms.mean()),
-        "per_stream": float(alarms.any(axis=1).mean()),
-        "onsets_per_point": float(onsets) / alarms.size,
-        "median_run_length": median if median <= n_points else None,
-        "mean_run_length": float(first.mean()) if first.max() <= n_points else None,
-    }
-
-
-def detection_delay(
-    chart: Chart,
-    shift: float = 1.0,
-    shift_start: int = 200,
-    horizon: int = 200,
-    n_streams: int = 200,
-    seed: int = 0,
-    params: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """Points from a mean shift to the first alarm on or after it (1 = the first shifted point).
-
-    Returns:
-        ``mean``, ``median``, ``p90`` delay over detected streams, ``detected_share`` within
-        ``horizon`` points, ``alarmed_before_shift`` (share with a false alarm earlier).
-    """
-    n_points = shift_start + horizon
-    alarms = simulate_alarms(chart, n_streams, n_points, seed, shift, shift_start, params)
-    detected = alarms[:, shift_start:].any(axis=1)
-    delays = alarms[:, shift_start:].argmax(axis=1)[detected] + 1
-    summary: list[float | None] = [None, None, None]
-    if delays.size:
-        summary = [float(f(delays)) for f in (np.mean, np.median, lambda d: np.percentile(d, 90))]
-    return {
-        "chart": chart,
-        "shift": float(shift),
-        "n_streams": n_streams,
-        **dict(zip(("mean", "median", "p90"), summary, strict=True)),
-        "detected_share": float(detected.mean()),
-        "alarmed_before_shift": float(alarms[:, :shift_start].any(axis=1).mean()),
-    }
-
-
-def lot_false_alarm_rate(
-    n_lots: int = 200, lot_size: int = 50, ref_size: int = 240, alpha: float = 0.05, seed: int = 0
-) -> dict[str, Any]:
-    """Share of same-distribution lots that ``lot_test`` flags at ``alpha`` (about alpha)."""
-    rng = np.random.default_rng(seed)
-    ref = rng.standard_normal(ref_size)
-    tests = [lot_test(rng.standard_normal(lot_size), ref) for _ in range(n_lots)]
-    flagged = {
-        name: np.mean([t[f"{name}_pvalue"] < alpha for t in tests])
-        for name in ("ks", "mannwhitney")
-    }
-    return {
-        "n_lots": n_lots,
-        "lot_size": lot_size,
-        "alpha": alpha,
-        **{k: float(v) for k, v in flagged.items()},
     }

@@ -10,14 +10,16 @@ import pytest
 
 from pipeline.errors import SealauditError
 from pipeline.models.thresholds import clopper_pearson
+from pipeline.monitoring.run_length import (
+    detection_delay,
+    in_control_false_alarms,
+    lot_false_alarm_rate,
+)
 from pipeline.monitoring.spc import (
     ReferenceDistribution,
     cusum_chart,
-    detection_delay,
     ewma_chart,
     exceedance_rate,
-    in_control_false_alarms,
-    lot_false_alarm_rate,
     lot_test,
 )
 

@@ -1,0 +1,76 @@
+"""``sealaudit monitor BATCH_DIR``: drift surveillance of a production batch.
+
+Exit codes: 0 the process is in control, 3 an alarm fired (see the report's
+``alarm_sources``), 2 a user error (missing folder, unusable history, wrong reference, ...).
+Unreadable images are reported and skipped; they do not change the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+EPILOG = (
+    "exit codes: 0 in control; 3 alarm (EWMA/CUSUM chart, lot test or exceedance, see the "
+    "report); 2 user error"
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``monitor`` command."""
+    parser = commands.add_parser(
+        "monitor",
+        help="score a production batch and check it for process drift",
+        description="Score a production batch, append it to the history, chart and test it.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("batch_dir", type=Path, metavar="BATCH_DIR", help="folder of lot images")
+    parser.add_argument(
+        "--reference",
+        required=True,
+        help="fitted monitor: path of monitor.pkl (artifacts/fit_monitor/monitor.pkl)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="autoencoder model.pt (default: the path recorded at fit time, from the cwd)",
+    )
+    parser.add_argument("--history", type=Path, required=True, help="append-only history CSV")
+    parser.add_argument("--report-dir", type=Path, required=True, help="report output folder")
+    parser.add_argument(
+        "--lots",
+        type=Path,
+        default=None,
+        help="CSV with file, lot_id, timestamp (default: parse <lot>_<YYYYMMDD>_<HHMMSS>_<n>)",
+    )
+    parser.add_argument(
+        "--new-history",
+        action="store_true",
+        help="archive a history of another model version (renamed aside) and start a new one",
+    )
+    parser.set_defaults(handler=_monitor)
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    from pipeline.models.checkpoint import load_autoencoder
+    from pipeline.monitoring.fitted import resolve_reference
+    from pipeline.monitoring.surveillance import surveil
+
+    reference = resolve_reference(args.reference, args.checkpoint)
+    model, _ = load_autoencoder(reference.checkpoint)
+    report = surveil(
+        args.batch_dir,
+        reference,
+        model,
+        args.history,
+        args.report_dir,
+        lots_csv=args.lots,
+        new_history=args.new_history,
+    )
+    verdict = "ALARM (" + ", ".join(report["alarm_sources"]) + ")" if report["alarm"] else "ok"
+    print(
+        f"{report['images']['scored']} scored, {len(report['images']['skipped'])} skipped, "
+        f"{len(report['lots'])} lot(s): {verdict}; report in {args.report_dir}"
+    )
+    return int(report["exit_code"])

@@ -1,0 +1,121 @@
+"""Parameters of the ``fit_monitor`` stage: the monitoring mode's estimator, its ablation grid
+and the process-control rules ``sealaudit monitor`` applies with the fitted reference.
+
+The chart and alarm settings are stored inside ``monitor.pkl``: a production batch is always
+judged by the rules that were validated with the reference it is compared to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+SECTION = "fit_monitor"
+
+Covariance = Literal["empirical_ridge", "ledoit_wolf", "oas"]
+AlarmSource = Literal["ewma", "cusum", "lot_test", "exceedance"]
+LAYER_PATTERN = re.compile(r"^(enc[1-9]\d*|bottleneck)$")
+
+
+def _check_layer(name: str, where: str) -> None:
+    if not LAYER_PATTERN.match(name):
+        raise ValueError(f"{where} {name!r} must be enc1, enc2, ... or bottleneck")
+
+
+@dataclass(frozen=True)
+class AblationParams:
+    """The layer x kept-features x covariance grid scored on ``val`` (tiny by default)."""
+
+    layers: tuple[str, ...] = ("enc1", "enc2")
+    n_features_kept: tuple[int, ...] = (100, 500)
+    covariances: tuple[Covariance, ...] = ("empirical_ridge", "ledoit_wolf")
+
+    def validate(self) -> None:
+        """Every list non-empty; layers named as the encoder names them; counts positive."""
+        if not (self.layers and self.n_features_kept and self.covariances):
+            raise ValueError("ablation.layers, n_features_kept and covariances must be non-empty")
+        for layer in self.layers:
+            _check_layer(layer, "ablation.layers entry")
+        if min(self.n_features_kept) < 1:
+            raise ValueError("ablation.n_features_kept entries must be >= 1")
+
+
+@dataclass(frozen=True)
+class ChartParams:
+    """Control charts, lot tests and alarm sources (``pipeline.monitoring.spc``).
+
+    EWMA (``ewma_lambda``) and CUSUM (``cusum_k``) run on the standardised stream of
+    ``transform``-ed scores: ``log`` by default, because Mahalanobis distances are right-skewed
+    and both charts assume roughly normal points (the lot tests are rank-based and unaffected).
+    ``limits: bootstrap`` sets the EWMA width L and the CUSUM interval h so that an in-control
+    stream of ``false_alarm_horizon`` images alarms with probability
+    ``false_alarm_probability`` per chart, including the error of estimating the centre and
+    spread from a small reference (``run_length.calibrate_limits``); ``limits: nominal`` uses
+    ``ewma_limit`` and ``cusum_h`` as given (textbook values assume a known distribution).
+    Each lot is tested against the reference scores with Mann-Whitney and Kolmogorov-Smirnov
+    at ``lot_alpha``, Bonferroni-corrected over the lots of a batch and the two tests; the
+    exceedance alarm is a binomial test of a lot's share above the operating threshold at the
+    same level. ``alarm_on`` lists the sources that raise an alarm (all are reported).
+    """
+
+    transform: Literal["log", "none"] = "log"
+    ewma_lambda: float = 0.2
+    ewma_limit: float = 3.0
+    cusum_k: float = 0.5
+    cusum_h: float = 5.0
+    limits: Literal["bootstrap", "nominal"] = "bootstrap"
+    false_alarm_horizon: int = 1000
+    false_alarm_probability: float = 0.05
+    n_bootstrap: int = 500
+    lot_alpha: float = 0.01
+    lot_alternative: Literal["two-sided", "greater"] = "two-sided"
+    alarm_on: tuple[AlarmSource, ...] = ("ewma", "cusum", "lot_test", "exceedance")
+
+    def validate(self) -> None:
+        """Chart constants in range, probabilities in (0, 1), alarm sources listed once."""
+        if not (0 < self.ewma_lambda <= 1 and self.ewma_limit > 0):
+            raise ValueError("chart.ewma_lambda must be in (0, 1] and chart.ewma_limit > 0")
+        if not (self.cusum_k >= 0 and self.cusum_h > 0):
+            raise ValueError("chart.cusum_k must be >= 0 and chart.cusum_h > 0")
+        if self.false_alarm_horizon < 1 or self.n_bootstrap < 10:
+            raise ValueError("chart.false_alarm_horizon must be >= 1 and n_bootstrap >= 10")
+        for name in ("false_alarm_probability", "lot_alpha"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"chart.{name} must be within (0, 1)")
+        if len(set(self.alarm_on)) != len(self.alarm_on):
+            raise ValueError("chart.alarm_on must list each source once")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The monitoring estimator (SPEC 1.3) and its operating threshold.
+
+    ``layer``: encoder features to model (``enc1`` = first conv level, the paper's best).
+    ``threshold_rule``: the operating threshold, fitted on ``val``: ``mean_plus_k_sigma`` of
+    the normal scores (the paper's unsupervised rule, k = ``threshold_k``) or ``supervised``
+    (``supervised_criterion`` on normal + defective). Both are fitted and stored.
+    ``torch_threads`` is overridden by ``$SEALAUDIT_TORCH_THREADS``.
+    """
+
+    seed: int = 20250905
+    layer: str = "enc1"
+    n_features_kept: int = 500
+    covariance: Covariance = "ledoit_wolf"
+    ridge: float = 1e-5
+    threshold_rule: Literal["mean_plus_k_sigma", "supervised"] = "mean_plus_k_sigma"
+    threshold_k: float = 2.0
+    supervised_criterion: Literal["accuracy", "f1", "youden"] = "youden"
+    n_examples: int = 4
+    batch_size: int = 32
+    torch_threads: int = 2
+    ablation: AblationParams = field(default_factory=AblationParams)
+    chart: ChartParams = field(default_factory=ChartParams)
+
+    def validate(self) -> None:
+        """Layer named as the encoder names it; counts and constants positive."""
+        _check_layer(self.layer, "layer")
+        if self.n_features_kept < 1 or self.batch_size < 1 or self.torch_threads < 1:
+            raise ValueError("n_features_kept, batch_size and torch_threads must be >= 1")
+        if self.ridge < 0 or self.threshold_k <= 0 or self.n_examples < 0:
+            raise ValueError("ridge must be >= 0, threshold_k > 0 and n_examples >= 0")

@@ -1,0 +1,306 @@
+"""DVC stage ``fit_monitor``: fit the monitoring mode (RFD-MD) on the trained autoencoder.
+
+Reads the manifest, the splits and the autoencoder checkpoint. For each layer of the ablation
+grid (and the chosen layer) it extracts encoder features of the normal ``train`` images and of
+all ``val`` images, scores every grid configuration on ``val``, and fits the chosen
+configuration. The ``val`` normal scores become the reference distribution of the control
+charts; the thresholds are fitted on ``val``. Writes ``monitor.pkl`` (``FittedMonitor``),
+``monitor_summary.json`` and ``contribution_examples.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pipeline.cli import configure_logging
+from pipeline.config import load_section
+from pipeline.config.fit_monitor import Params
+from pipeline.data.images import load_row_mask, load_stack
+from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
+from pipeline.data.splits import read_splits, rows_in_split
+from pipeline.errors import SealauditError
+from pipeline.models.autoencoder import AttentionAutoencoder
+from pipeline.models.checkpoint import load_autoencoder, resize_images
+from pipeline.monitoring import calibration
+from pipeline.monitoring.figures import Example, contribution_figure
+from pipeline.monitoring.fitted import FittedMonitor, save_monitor, sha256_of
+from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
+from pipeline.monitoring.spc import ReferenceDistribution
+from pipeline.provenance import stage_provenance
+
+log = logging.getLogger(__name__)
+
+THREADS_ENV = "SEALAUDIT_TORCH_THREADS"  # the same override as the train stage
+EXAMPLES_PNG = "contribution_examples.png"
+
+
+@dataclass(frozen=True)
+class FitImages:
+    """Prepared images: normal ``train`` (N, H, W), all ``val`` (M, H, W), labels and rows."""
+
+    train: np.ndarray
+    val: np.ndarray
+    val_labels: np.ndarray
+    val_rows: list[ManifestRow]
+
+
+def load_fit_images(data_dir: Path, splits_path: Path, model: AttentionAutoencoder) -> FitImages:
+    """Normal ``train`` and all ``val`` images at the model's working resolution.
+
+    Raises:
+        DatasetError: ``train`` holds a defective image, or a split has no normal image.
+    """
+    rows = read_manifest(data_dir)
+    assignment = read_splits(splits_path)
+    train_rows = rows_in_split(rows, assignment, "train")
+    val_rows = rows_in_split(rows, assignment, "val")
+    if any(row.label != 0 for row in train_rows):
+        raise DatasetError(
+            f"{splits_path}: defective image(s) in 'train'; the monitor models normal images "
+            "only: rerun `dvc repro prepare`"
+        )
+    labels = np.array([row.label for row in val_rows], dtype=np.int64)
+    if len(train_rows) < 2 or int(np.sum(labels == 0)) < 2:
+        raise DatasetError(
+            f"{splits_path}: needs >= 2 normal images in both 'train' and 'val' (found "
+            f"{len(train_rows)} and {int(np.sum(labels == 0))}); adjust the prepare params"
+        )
+    size = (model.config.image_height, model.config.image_width)
+    train = resize_images(load_stack(data_dir, train_rows), *size)
+    val = resize_images(load_stack(data_dir, val_rows), *size)
+    log.info(
+        "fit on %d normal train images; val %d normal + %d defective at %d x %d",
+        len(train),
+        int(np.sum(labels == 0)),
+        int(labels.sum()),
+        *size,
+    )
+    return FitImages(train, val, labels, val_rows)
+
+
+def torch_threads(params: Params) -> int:
+    """``$SEALAUDIT_TORCH_THREADS`` if set, else ``fit_monitor.torch_threads``."""
+    raw = os.environ.get(THREADS_ENV)
+    if raw is None:
+        return params.torch_threads
+    if not raw.isdigit() or int(raw) < 1:
+        raise SealauditError(f"${THREADS_ENV}={raw!r}: must be a positive integer")
+    return int(raw)
+
+
+def fit_chosen(
+    features: tuple[np.ndarray, np.ndarray],
+    shape: tuple[int, int, int],
+    labels: np.ndarray,
+    params: Params,
+    checkpoint: tuple[Path, str],
+) -> tuple[FittedMonitor, np.ndarray]:
+    """The monitor of the chosen configuration and its (M,) ``val`` scores."""
+    train, val = features
+    estimator = calibration.fit_estimator(
+        train, params.n_features_kept, params.covariance, params.ridge, params.seed
+    )
+    scores = estimator.mahalanobis(val)
+    reference = ReferenceDistribution.from_scores(scores[labels == 0])
+    thresholds = calibration.fit_thresholds(scores, labels, params)
+    exceedance = float(np.mean(np.asarray(reference.sorted_scores) > thresholds[0].value))
+    monitor = FittedMonitor(
+        estimator=estimator,
+        layer=params.layer,
+        feature_shape=shape,
+        checkpoint_path=str(checkpoint[0]),
+        checkpoint_sha256=sha256_of(checkpoint[0]),
+        architecture=checkpoint[1],
+        reference=reference,
+        thresholds=thresholds,
+        chart=calibration.chart_settings(params.chart, reference, params.seed),
+        reference_exceedance=exceedance,
+        extra={
+            "n_train": len(train),
+            "val_metrics": calibration.val_metrics(scores, labels, params.threshold_k),
+        },
+    )
+    return monitor, scores
+
+
+def write_examples(
+    monitor: FittedMonitor,
+    images: FitImages,
+    val_features: np.ndarray,
+    scores: np.ndarray,
+    context: tuple[Path, int],
+    path: Path,
+) -> list[str]:
+    """Overlay the highest-scoring defective and the median normal ``val`` images."""
+    data_dir, n = context
+    defective = [i for i in np.argsort(-scores) if images.val_labels[i] == 1][: (n + 1) // 2]
+    normal = [i for i in np.argsort(scores) if images.val_labels[i] == 0]
+    middle = len(normal) // 2
+    chosen = [*defective, *normal[max(middle - (n - len(defective)) // 2, 0) :]][:n]
+    size = images.val.shape[1:]
+    heat = contribution_heatmaps(monitor, val_features[chosen], size)
+    examples = []
+    for k, i in enumerate(chosen):
+        row = images.val_rows[i]
+        mask = resize_images(load_row_mask(data_dir, row)[None].astype(np.float32), *size)[0]
+        title = f"{row.image_id} ({row.defect_type}) score {scores[i]:.2f}"
+        examples.append(Example(images.val[i], heat[k], title, mask > 0.5))
+    if examples:
+        contribution_figure(examples, path)
+    return [images.val_rows[i].image_id for i in chosen]
+
+
+def build_summary(
+    monitor: FittedMonitor, ablation: list[dict[str, Any]], params: Params, facts: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``monitor_summary.json`` document (docs/architecture.md, evidence contracts)."""
+    return {
+        "layer": monitor.layer,
+        "n_features_kept": int(monitor.estimator.kept_indices_.size),
+        "covariance": params.covariance,
+        "ridge": params.ridge,
+        "feature_shape": list(monitor.feature_shape),
+        "n_features_total": int(np.prod(monitor.feature_shape)),
+        "architecture": monitor.architecture,
+        "detector": monitor.architecture,
+        "checkpoint": {"path": monitor.checkpoint_path, "sha256": monitor.checkpoint_sha256},
+        "val": monitor.extra["val_metrics"],
+        "ablation": ablation,
+        "reference": calibration.reference_summary(monitor),
+        "thresholds": [t.to_dict() for t in monitor.thresholds],
+        "operating_threshold_id": monitor.threshold.threshold_id,
+        "chart": monitor.chart,
+        "chart_in_control_resampled": calibration.resampled_in_control(monitor, params.seed),
+        **facts,
+        "provenance": stage_provenance("fit_monitor", params, seed=params.seed),
+    }
+
+
+def check_layers(model: AttentionAutoencoder, layers: list[str]) -> None:
+    """Every requested layer exists in the checkpoint's encoder.
+
+    Raises:
+        SealauditError: naming the unknown layer and the ones available.
+    """
+    known = [f"enc{k}" for k in range(1, model.config.levels + 1)] + ["bottleneck"]
+    unknown = [layer for layer in layers if layer not in known]
+    if unknown:
+        raise SealauditError(
+            f"fit_monitor: layer(s) {unknown} not in the checkpoint's encoder; choose from "
+            f"{known} (fit_monitor.layer and fit_monitor.ablation.layers in params.yaml)"
+        )
+
+
+@dataclass
+class _Fit:
+    """What the pass over the layers produces."""
+
+    ablation: list[dict[str, Any]]
+    monitor: FittedMonitor | None = None
+    val_scores: np.ndarray | None = None
+    val_features: np.ndarray | None = None
+    feature_ms: float = 0.0
+
+
+def fit_layers(
+    model: AttentionAutoencoder, images: FitImages, params: Params, checkpoint: tuple[Path, str]
+) -> _Fit:
+    """Ablation rows of every grid layer and the monitor of the chosen one.
+
+    Only one layer's features are held at a time (enc1 of a 128 x 768 image is 393 k floats).
+    """
+    layers = list(dict.fromkeys([*params.ablation.layers, params.layer]))
+    check_layers(model, layers)
+    result = _Fit(ablation=[])
+    for layer in layers:
+        start = time.perf_counter()
+        train, shape = extract_features(model, images.train, layer, params.batch_size)
+        val, _ = extract_features(model, images.val, layer, params.batch_size)
+        feature_ms = 1000 * (time.perf_counter() - start) / (len(train) + len(val))
+        if layer in params.ablation.layers:
+            rows = calibration.run_ablation(
+                layer, (train, val), images.val_labels, params.ablation, params
+            )
+            result.ablation += [{**r, "feature_ms_per_image": round(feature_ms, 3)} for r in rows]
+        if layer == params.layer:
+            result.monitor, result.val_scores = fit_chosen(
+                (train, val), shape, images.val_labels, params, checkpoint
+            )
+            result.val_features, result.feature_ms = val, feature_ms
+    return result
+
+
+def run(
+    data_dir: Path, splits_path: Path, model_path: Path, params: Params, out_dir: Path
+) -> dict[str, Any]:
+    """Fit the monitor, score the ablation grid and write the stage's evidence."""
+    torch.set_num_threads(torch_threads(params))
+    model, meta = load_autoencoder(model_path)
+    check_layers(model, [*params.ablation.layers, params.layer])
+    images = load_fit_images(data_dir, splits_path, model)
+    fit = fit_layers(model, images, params, (model_path, meta.architecture))
+    monitor, scores, features = fit.monitor, fit.val_scores, fit.val_features
+    assert monitor is not None and scores is not None and features is not None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = (data_dir, params.n_examples)
+    shown = write_examples(monitor, images, features, scores, context, out_dir / EXAMPLES_PNG)
+    monitor_sha = save_monitor(monitor, out_dir / "monitor.pkl")
+    facts = {
+        "n_train": len(images.train),
+        "n_val_normal": int(np.sum(images.val_labels == 0)),
+        "n_val_defective": int(images.val_labels.sum()),
+        "image_height": model.config.image_height,
+        "image_width": model.config.image_width,
+        "feature_ms_per_image": round(fit.feature_ms, 3),
+        "torch_threads": torch.get_num_threads(),
+        "monitor_sha256": monitor_sha,
+        "plots": {"contribution_examples": EXAMPLES_PNG} if shown else {},
+        "contribution_examples": shown,
+    }
+    summary = build_summary(monitor, fit.ablation, params, facts)
+    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
+    (out_dir / "monitor_summary.json").write_text(text, encoding="utf-8")
+    log.info(
+        "monitor %s/%d/%s: val AUROC %.3f; wrote %s",
+        monitor.layer,
+        params.n_features_kept,
+        params.covariance,
+        summary["val"]["val_auroc"],
+        out_dir,
+    )
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the stage's paths (from dvc.yaml) and run it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--model", type=Path, required=True, help="autoencoder model.pt")
+    parser.add_argument("--params", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        params = load_section(args.params, "fit_monitor")
+        run(args.data, args.splits, args.model, params, args.out)
+    except SealauditError as error:
+        print(f"fit_monitor: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The fitted monitor (``monitor.pkl``): everything ``sealaudit monitor`` needs to judge a batch.
+
+``FittedMonitor`` bundles the RFD-MD estimator with the encoder layer it reads, the identity
+of the autoencoder checkpoint whose features it was fitted on, the reference distribution of
+``val`` normal scores, the thresholds fitted on ``val`` and the process-control rules. It
+exposes ``mahalanobis(X)`` and ``contribution_map(X, shape)`` itself, so code that expects the
+bare estimator (the registry's packaged model) can use the bundle unchanged.
+
+A reference is named by a local path today; ``resolve_reference`` dispatches on a URI scheme
+(``models:/...``) to resolvers registered with ``register_resolver``, so an MLflow registry
+resolver can be added without touching the callers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pipeline import __version__
+from pipeline.errors import SealauditError
+from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from pipeline.models.thresholds import Threshold
+from pipeline.monitoring.spc import ReferenceDistribution
+
+log = logging.getLogger(__name__)
+
+MONITOR_FORMAT = "sealaudit-monitor/1"
+SCORE_NAME = "rfd_mahalanobis"
+
+
+class MonitorError(SealauditError):
+    """A monitor file is missing, unreadable or does not match its checkpoint."""
+
+
+def transform_scores(scores: ArrayLike, transform: str) -> NDArray[np.float64]:
+    """Scores in chart units: natural ``log`` or unchanged (``none``)."""
+    values = np.asarray(scores, dtype=np.float64)
+    if transform == "log":
+        # a distance of exactly 0 would be the training mean itself: floor it
+        return np.log(np.maximum(values, 1e-12))
+    if transform != "none":
+        raise MonitorError(f"chart transform {transform!r} unknown; use 'log' or 'none'")
+    return values
+
+
+@dataclass(frozen=True)
+class FittedMonitor:
+    """A fitted monitoring-mode model and the evidence it is judged against.
+
+    Attributes:
+        estimator: fitted ``RandomFeatureMahalanobis``.
+        layer: encoder layer whose flattened features it models (``enc1`` ...).
+        feature_shape: (C, h, w) of one image's feature map at that layer.
+        checkpoint_path: the autoencoder checkpoint as the stage was given it.
+        checkpoint_sha256: hex sha256 of that file; scoring refuses any other checkpoint.
+        architecture: the checkpoint's architecture name (``attention_ae`` ...).
+        reference: ``val`` normal scores' distribution (centre, spread, sorted sample).
+        thresholds: thresholds fitted on ``val``; the first is the operating one.
+        chart: process-control settings (``ChartParams`` as a plain dict).
+        reference_exceedance: share of reference scores above the operating threshold.
+        created_by: package version that fitted it.
+        format: file format tag.
+        extra: JSON-able facts (fit sizes, params, the monitor summary's key figures).
+    """
+
+    estimator: RandomFeatureMahalanobis
+    layer: str
+    feature_shape: tuple[int, int, int]
+    checkpoint_path: str
+    checkpoint_sha256: str
+    architecture: str
+    reference: ReferenceDistribution
+    thresholds: tuple[Threshold, ...]
+    chart: dict[str, Any]
+    reference_exceedance: float
+    created_by: str = f"sealaudit {__version__}"
+    format: str = MONITOR_FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def threshold(self) -> Threshold:
+        """The operating threshold (reject when ``score > threshold.value``)."""
+        return self.thresholds[0]
+
+    def mahalanobis(self, X: ArrayLike) -> NDArray[np.float64]:
+        """(N,) monitoring scores of (N, C*h*w) flattened features (the estimator's)."""
+        return self.estimator.mahalanobis(X)
+
+    def chart_values(self, scores: ArrayLike) -> NDArray[np.float64]:
+        """(N,) scores in chart units (``chart["transform"]``)."""
+        return transform_scores(scores, self.chart.get("transform", "none"))
+
+    def chart_reference(self) -> ReferenceDistribution:
+        """The reference distribution in chart units (what EWMA and CUSUM standardise with)."""
+        if self.chart.get("transform", "none") == "none":
+            return self.reference
+        return ReferenceDistribution.from_scores(self.chart_values(self.reference.sorted_scores))
+
+    def contribution_map(
+        self, X: ArrayLike, feature_shape: tuple[int, int, int] | None = None
+    ) -> NDArray[np.float64]:
+        """(N, h, w) contributions to the squared distance (see the estimator)."""
+        return self.estimator.contribution_map(X, feature_shape or self.feature_shape)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def save_monitor(monitor: FittedMonitor, path: Path) -> str:
+    """Pickle the monitor to ``path`` (replaced atomically); returns the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".partial")
+    with partial.open("wb") as handle:
+        pickle.dump(monitor, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    partial.replace(path)
+    return sha256_of(path)
+
+
+def load_monitor(path: Path) -> FittedMonitor:
+    """Read a ``monitor.pkl`` written by the fit_monitor stage.
+
+    Raises:
+        MonitorError: the file is missing, unreadable or not a sealaudit monitor.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MonitorError(f"{path}: monitor file not found; run `dvc repro fit_monitor`")
+    try:
+        with path.open("rb") as handle:
+            monitor = pickle.load(handle)  # our own stage's artifact, never user uploads
+    except Exception as error:  # pickle raises many types for a damaged file
+        raise MonitorError(f"{path}: unreadable monitor ({error}); refit it") from error
+    if not isinstance(monitor, FittedMonitor) or monitor.format != MONITOR_FORMAT:
+        raise MonitorError(f"{path}: not a {MONITOR_FORMAT} file; refit with fit_monitor")
+    return monitor
+
+
+def check_checkpoint(monitor: FittedMonitor, checkpoint: Path) -> None:
+    """Refuse a checkpoint other than the one the monitor was fitted on.
+
+    Raises:
+        MonitorError: the file is missing or its sha256 differs.
+    """
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise MonitorError(
+            f"{checkpoint}: the monitor's autoencoder checkpoint is missing; pass --checkpoint"
+        )
+    actual = sha256_of(checkpoint)
+    if actual != monitor.checkpoint_sha256:
+        raise MonitorError(
+            f"{checkpoint}: sha256 {actual[:12]} differs from the {monitor.checkpoint_sha256[:12]} "
+            "the monitor was fitted on; refit fit_monitor or pass the original checkpoint"
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedReference:
+    """A monitor with the checkpoint it needs and the version stamped on every history row."""
+
+    monitor: FittedMonitor
+    checkpoint: Path
+    version: str
+    source: str
+
+
+Resolver = Callable[[str, Path | None], ResolvedReference]
+_RESOLVERS: dict[str, Resolver] = {}
+
+
+def register_resolver(scheme: str, resolver: Resolver) -> None:
+    """Let ``resolve_reference`` handle ``<scheme>:/...`` references (e.g. ``models``)."""
+    _RESOLVERS[scheme] = resolver
+
+
+def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
+    """A local ``monitor.pkl``; its checkpoint is ``checkpoint`` or the recorded path.
+
+    The version is ``local:<first 12 hex of the monitor file's sha256>``.
+    """
+    path = Path(reference)
+    monitor = load_monitor(path)
+    checkpoint = Path(checkpoint) if checkpoint is not None else Path(monitor.checkpoint_path)
+    check_checkpoint(monitor, checkpoint)
+    version = f"local:{sha256_of(path)[:12]}"
+    return ResolvedReference(monitor, checkpoint, version, str(path))
+
+
+def resolve_reference(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
+    """A monitor from a local path or a registered ``<scheme>:/...`` URI.
+
+    Raises:
+        SealauditError: the scheme has no resolver, or the reference cannot be loaded.
+    """
+    scheme, sep, _ = reference.partition(":/")
+    if sep and len(scheme) > 1:  # "C:/..." on Windows is a drive, not a scheme
+        if scheme not in _RESOLVERS:
+            raise SealauditError(
+                f"--reference {reference}: no resolver for '{scheme}:/' URIs here; "
+                "pass the path of a monitor.pkl"
+            )
+        return _RESOLVERS[scheme](reference, checkpoint)
+    return resolve_local(reference, checkpoint)
