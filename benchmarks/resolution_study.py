@@ -1,0 +1,157 @@
+"""Working-resolution study: train the inline detector briefly at several sizes, compare on val.
+
+The SSI crop is a long band (600 x 3550 px); the paper does not say at which size its
+autoencoder ran. This script measures the trade-off that decides ``train.image_height`` /
+``train.image_width``: for each candidate size it trains the ``evaluate.detector`` model with
+the ``train`` section's settings (epochs capped by ``--epochs``), scores the *val* split with
+the inline score inside the model's ROI, and records val AUROC / AUPR (bootstrap intervals),
+training seconds per epoch and inference milliseconds per image. The test split is never
+read: choosing the resolution is a fitting decision, made on val like the thresholds.
+
+Usage (from the repository root, venv active):
+
+    python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
+        --params params.yaml --out benchmarks/results/resolution_study.json \\
+        --sizes 32x192 64x384 128x768 --epochs 10
+
+Pass the JSON to the evaluate stage with ``--resolution-study`` to carry it into
+``evaluation.json`` (``resolution_study``), where the dossier reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pipeline import train
+from pipeline.cli import configure_logging
+from pipeline.config import load_section
+from pipeline.data.manifest import read_manifest
+from pipeline.data.splits import read_splits
+from pipeline.evaluation.inference import ReconstructionScorer, load_split
+from pipeline.evaluation.intervals import ranking_with_ci
+from pipeline.models.autoencoder import build_model, count_parameters
+from pipeline.models.checkpoint import CheckpointMeta
+from pipeline.models.trainer import train_autoencoder
+from pipeline.provenance import stage_provenance
+
+log = logging.getLogger("resolution_study")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``64x384`` -> (64, 384)."""
+    height, _, width = text.lower().partition("x")
+    if not (height.isdigit() and width.isdigit()):
+        raise argparse.ArgumentTypeError(f"size {text!r} must look like 64x384")
+    return int(height), int(width)
+
+
+def study_one(
+    size: tuple[int, int], args: argparse.Namespace, train_params: Any, eval_params: Any
+) -> dict[str, Any]:
+    """Train at one size, score val, time both; returns the size's row."""
+    fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
+    params = dataclasses.replace(
+        train_params, image_height=size[0], image_width=size[1], fit=fit, device="cpu"
+    )
+    normal_train, normal_val = train.load_training_images(args.data, args.splits, params)
+    roi = train.build_roi(params, normal_train, None)
+    model = build_model(eval_params.detector, train.model_config(params), params.seed)
+    result = train_autoencoder(
+        model,
+        normal_train,
+        normal_val,
+        roi.weights(params.roi.outside_weight),
+        params.fit,
+        params.seed,
+        "cpu",
+        progress=sys.stderr.isatty(),
+    )
+    meta = CheckpointMeta(eval_params.detector, model.config, roi)
+    options = dataclasses.asdict(eval_params.four_ms_ssim)
+    scorer = ReconstructionScorer(
+        model.cpu().eval(),
+        meta,
+        eval_params.detector,
+        eval_params.score,
+        options,
+        eval_params.batch_size,
+    )
+    val = load_split(args.data, read_manifest(args.data), read_splits(args.splits), "val")
+    started = time.perf_counter()
+    scores = scorer(val.images).scores
+    inference_ms = 1000 * (time.perf_counter() - started) / len(scores)
+    ranking = ranking_with_ci(scores, val.labels, eval_params.n_boot, eval_params.seed)
+    return {
+        "image_height": size[0],
+        "image_width": size[1],
+        "parameters": count_parameters(model),
+        "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "best_val_loss": result.best_val_loss,
+        "train_seconds_per_epoch": result.seconds / max(result.epochs_run, 1),
+        "inference_ms_per_image": inference_ms,
+        "val_auroc": ranking["auroc"],
+        "val_aupr": ranking["aupr"],
+        "val_ci": ranking["ci"],
+        "roi_kind": roi.kind,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the study and write its JSON evidence."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--splits", type=Path, required=True)
+    parser.add_argument("--params", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(32, 192), (64, 384)])
+    parser.add_argument("--epochs", type=int, default=10, help="cap on train.fit.epochs")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    configure_logging()
+    torch.set_num_threads(args.threads)
+    train_params = load_section(args.params, "train")
+    eval_params = load_section(args.params, "evaluate")
+    settings = {
+        "sizes": [list(s) for s in args.sizes],
+        "epochs_cap": args.epochs,
+        "torch_threads": args.threads,
+        "train": dataclasses.asdict(train_params),
+    }
+    evidence: dict[str, Any] = {
+        "description": "inline detector trained briefly at each working resolution, scored on "
+        "the val split (never test); timings on this machine's CPU",
+        "split": "val",
+        "score": eval_params.score,
+        "detector": eval_params.detector,
+        "results": [],
+        "provenance": stage_provenance("resolution_study", settings, seed=train_params.seed),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for size in args.sizes:
+        row = study_one(size, args, train_params, eval_params)
+        evidence["results"].append(row)
+        log.info(
+            "%dx%d: val AUROC %.3f, %.1f ms/image",
+            *size,
+            row["val_auroc"],
+            row["inference_ms_per_image"],
+        )
+        # written after every size: a long study interrupted still leaves its evidence
+        text = json.dumps(evidence, indent=2, sort_keys=True) + "\n"
+        args.out.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

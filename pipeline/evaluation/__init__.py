@@ -1,0 +1,1 @@
+"""The pieces of the ``evaluate`` stage: scoring, mode evaluation, baselines and evidence."""

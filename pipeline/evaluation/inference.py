@@ -1,0 +1,247 @@
+"""Loading a split and scoring it with a trained detector, batch by batch.
+
+A *scorer* maps images at the dataset's resolution to one anomaly score per image (and, on
+request, per-pixel maps). It resizes them with the checkpoint's own preprocessing and scores
+inside the checkpoint's ROI, exactly as the packaged model does (``registry/pyfunc.py``), so
+the evaluated numbers are the served ones. Scoring runs under ``torch.no_grad`` with the model
+in eval mode; results do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from pipeline.data.images import load_row_mask, load_stack
+from pipeline.data.manifest import DatasetError, ManifestRow
+from pipeline.data.splits import rows_in_split
+from pipeline.models.autoencoder import AttentionAutoencoder
+from pipeline.models.checkpoint import CheckpointMeta, preprocess_images
+from pipeline.models.four_ssim import four_ms_ssim, four_ssim
+from pipeline.models.scores import SCORE_FUNCTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SplitImages:
+    """One split's images and labels, at the dataset's resolution.
+
+    Attributes:
+        split: split name.
+        image_ids: (N,) ids in manifest order.
+        labels: (N,) 0 normal / 1 defective.
+        defect_types: (N,) defect type names (``none`` for normal images).
+        images: (N, H0, W0) float32 in [0, 1].
+        masks: (N, H0, W0) bool ground-truth defect masks, or None when not loaded.
+    """
+
+    split: str
+    image_ids: tuple[str, ...]
+    labels: np.ndarray
+    defect_types: np.ndarray
+    images: np.ndarray
+    masks: np.ndarray | None = None
+
+    def subset(self, index: np.ndarray) -> SplitImages:
+        """The images at ``index`` (same split name)."""
+        return SplitImages(
+            self.split,
+            tuple(self.image_ids[i] for i in index),
+            self.labels[index],
+            self.defect_types[index],
+            self.images[index],
+            None if self.masks is None else self.masks[index],
+        )
+
+
+def load_split(
+    data_dir: Path,
+    rows: list[ManifestRow],
+    assignment: dict[str, str],
+    split: str,
+    with_masks: bool = False,
+) -> SplitImages:
+    """Read every image of ``split`` (and its masks when asked).
+
+    Raises:
+        DatasetError: the split is empty.
+    """
+    selected = rows_in_split(rows, assignment, split)
+    if not selected:
+        raise DatasetError(f"split '{split}' is empty; rerun `dvc repro prepare`")
+    masks = np.stack([load_row_mask(data_dir, row) for row in selected]) if with_masks else None
+    return SplitImages(
+        split=split,
+        image_ids=tuple(row.image_id for row in selected),
+        labels=np.array([row.label for row in selected], dtype=np.int64),
+        defect_types=np.array([row.defect_type for row in selected], dtype=str),
+        images=load_stack(data_dir, selected),
+        masks=masks,
+    )
+
+
+def working_masks(masks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(N, H0, W0) bool masks -> (N, height, width) bool by max pooling.
+
+    A working pixel counts as defective when any dataset pixel under it is, so thin defects
+    (a 1-px channel) survive downscaling instead of vanishing.
+    """
+    if masks.shape[1:] == (height, width):
+        return masks.astype(bool)
+    tensor = torch.from_numpy(masks.astype(np.float32))[:, None]
+    pooled = F.adaptive_max_pool2d(tensor, (height, width))
+    return pooled[:, 0].numpy() > 0.5
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Scores of a split and, when asked, what explains them.
+
+    Attributes:
+        scores: (N,) anomaly scores, higher = more anomalous.
+        heatmaps: (N, H, W) per-pixel anomaly at the working resolution, or None.
+        inputs: (N, H, W) images at the working resolution, or None.
+        reconstructions: (N, H, W) reconstructions, or None (feature-distance scorers).
+    """
+
+    scores: np.ndarray
+    heatmaps: np.ndarray | None = None
+    inputs: np.ndarray | None = None
+    reconstructions: np.ndarray | None = None
+
+
+class Scorer(Protocol):
+    """Scores images given at the dataset's resolution."""
+
+    detector: str
+    score_name: str
+    meta: CheckpointMeta
+
+    def __call__(self, images: np.ndarray, keep_maps: bool = False) -> Scored:
+        """(N, H0, W0) images in [0, 1] -> ``Scored``."""
+        ...
+
+
+def batches(images: np.ndarray, batch_size: int, what: str = "scoring") -> Iterator[torch.Tensor]:
+    """(n, 1, H, W) float32 tensors of consecutive images, with a progress bar."""
+    starts = range(0, len(images), batch_size)
+    for start in tqdm(starts, desc=what, unit="batch", leave=False, disable=None):
+        yield torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size]))[:, None]
+
+
+class ReconstructionScorer:
+    """An autoencoder's reconstruction error under a registry score, inside its ROI.
+
+    Args:
+        model: the trained autoencoder (eval mode).
+        meta: its checkpoint metadata (working resolution, ROI).
+        detector: the model's name in ``artifacts/train``.
+        score_name: a key of ``SCORE_FUNCTIONS``; ``four_ms_ssim``/``four_ssim`` also give
+            heatmaps and take ``options``.
+        options: keyword options of ``four_ms_ssim`` (``window``, ``data_range``).
+        batch_size: images per forward pass.
+    """
+
+    def __init__(
+        self,
+        model: AttentionAutoencoder,
+        meta: CheckpointMeta,
+        detector: str,
+        score_name: str,
+        options: dict[str, Any] | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.model, self.meta, self.detector = model.eval(), meta, detector
+        self.score_name, self.options, self.batch_size = score_name, dict(options or {}), batch_size
+        self.roi = torch.from_numpy(np.asarray(meta.roi.mask, dtype=bool))[None, None]
+
+    def working(self, images: np.ndarray) -> np.ndarray:
+        """(N, H0, W0) -> (N, H, W) at the checkpoint's working resolution."""
+        return preprocess_images(images, self.meta)
+
+    def pairs(self, images: np.ndarray) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(x, x_hat) batches of (n, 1, H, W) for images already at the working resolution."""
+        with torch.no_grad():
+            for x in batches(images, self.batch_size, f"{self.detector} reconstruct"):
+                yield x, self.model(x)
+
+    def score_pair(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n,) scores and (n, H, W) heatmaps (zeros for scores without a map)."""
+        if self.score_name in ("four_ms_ssim", "four_ssim"):
+            fn = four_ms_ssim if self.score_name == "four_ms_ssim" else four_ssim
+            result = fn(x, y, self.roi, **self.options)
+            return result.score, result.heatmap
+        scores = SCORE_FUNCTIONS[self.score_name](x, y, self.roi)
+        return scores, torch.zeros_like(x[:, 0])
+
+    def __call__(self, images: np.ndarray, keep_maps: bool = False) -> Scored:
+        """Score (N, H0, W0) images; ``keep_maps`` also returns inputs, reconstructions, maps."""
+        work = self.working(images)
+        scores, maps, recons = [], [], []
+        for x, y in self.pairs(work):
+            score, heatmap = self.score_pair(x, y)
+            scores.append(score.double().numpy())
+            if keep_maps:
+                maps.append(heatmap.numpy())
+                recons.append(y[:, 0].numpy())
+        if not keep_maps:
+            return Scored(np.concatenate(scores))
+        return Scored(np.concatenate(scores), np.concatenate(maps), work, np.concatenate(recons))
+
+
+class FeatureDistanceScorer:
+    """A fitted feature-distance estimator on an encoder layer (the monitoring mode).
+
+    Args:
+        model: the autoencoder whose encoder gives the features.
+        meta: its checkpoint metadata.
+        detector: the model's name.
+        estimator: fitted, with ``mahalanobis(X)`` (and optionally ``contribution_map``).
+        layer: ``encode_features`` layer name.
+        batch_size: images per forward pass.
+    """
+
+    score_name = "rfd_mahalanobis"
+
+    def __init__(
+        self,
+        model: AttentionAutoencoder,
+        meta: CheckpointMeta,
+        detector: str,
+        estimator: Any,
+        layer: str,
+        batch_size: int = 32,
+    ) -> None:
+        self.model, self.meta, self.detector = model.eval(), meta, detector
+        self.estimator, self.layer, self.batch_size = estimator, layer, batch_size
+
+    def __call__(self, images: np.ndarray, keep_maps: bool = False) -> Scored:
+        """Mahalanobis distances; maps are the estimator's contribution maps, upsampled."""
+        work = preprocess_images(images, self.meta)
+        scores, maps = [], []
+        with torch.no_grad():
+            for x in batches(work, self.batch_size, f"{self.detector} {self.layer}"):
+                features = self.model.encode_features(x, self.layer)
+                flat = features.flatten(1).numpy()
+                scores.append(np.asarray(self.estimator.mahalanobis(flat), dtype=float))
+                if keep_maps and hasattr(self.estimator, "contribution_map"):
+                    grid = self.estimator.contribution_map(flat, tuple(features.shape[1:]))
+                    maps.append(_upsample(grid, work.shape[1:]))
+        heatmaps = np.concatenate(maps) if maps else None
+        return Scored(np.concatenate(scores), heatmaps, work if keep_maps else None)
+
+
+def _upsample(grid: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """(n, h, w) -> (n, H, W) float32, bilinear."""
+    tensor = torch.from_numpy(np.asarray(grid, dtype=np.float32))[:, None]
+    out = F.interpolate(tensor, size=tuple(size), mode="bilinear", align_corners=False)
+    return out[:, 0].numpy()

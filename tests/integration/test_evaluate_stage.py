@@ -1,0 +1,194 @@
+"""The evaluate stage on a tiny world: real train stage, real evidence, checked for consistency."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from pipeline import evaluate, train
+from pipeline.data.images import load_stack
+from pipeline.data.manifest import read_manifest
+from pipeline.data.splits import read_splits, rows_in_split, write_splits
+from pipeline.models.checkpoint import load_autoencoder, preprocess_images
+from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from tests.worlds import write_tiny_dataset
+
+PARAMS = """\
+train:
+  seed: 11
+  models: [attention_ae, plain_ae]
+  image_height: 32
+  image_width: 128
+  torch_threads: 1
+  model:
+    widths: [8, 16, 32]
+    skip_levels: [2]
+  fit:
+    epochs: 1
+    batch_size: 4
+    ssim_window: 5
+evaluate:
+  n_boot: 200
+  gallery_per_class: 1
+  batch_size: 8
+  torch_threads: 1
+  robustness:
+    brightness: [0.2]
+    noise: [0.02]
+    blur: [1.0]
+    shift: [0.03]
+    max_images: 8
+"""
+N_TEST, N_VAL = (6, 8), (6, 4)  # (normal, defective)
+
+
+def _assign(data: Path) -> dict[str, str]:
+    """Normal events: half train, a quarter val, a quarter test; defect events: 1/3 val."""
+    assignment = {}
+    for row in read_manifest(data):
+        event = int(row.source_file.split(":")[-1])
+        if row.label:
+            assignment[row.image_id] = "val" if event % 3 == 0 else "test"
+        else:
+            assignment[row.image_id] = ("train", "train", "val", "test")[event % 4]
+    return assignment
+
+
+def _fit_monitor(data: Path, splits: Path, models: Path, out: Path) -> None:
+    """A stand-in for the fit_monitor stage: RFD-MD on enc2 of the normal train images."""
+    model, meta = load_autoencoder(models / "attention_ae" / "model.pt")
+    images = load_stack(data, rows_in_split(read_manifest(data), read_splits(splits), "train"))
+    with torch.no_grad():
+        x = torch.from_numpy(preprocess_images(images, meta))[:, None]
+        features = model.encode_features(x, "enc2").flatten(1).numpy()
+    estimator = RandomFeatureMahalanobis(n_features_kept=50, random_state=0).fit(features)
+    out.mkdir()
+    (out / "monitor.pkl").write_bytes(pickle.dumps(estimator))
+    (out / "monitor_summary.json").write_text(json.dumps({"layer": "enc2"}))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("evaluate")
+    data = write_tiny_dataset(root / "data", n_normal_events=12, n_defect_events=6)
+    write_splits(_assign(data), root / "splits.csv")
+    (root / "params.yaml").write_text(PARAMS)
+    paths = {"root": root, "data": data, "splits": root / "splits.csv"}
+    paths["params"], paths["models"] = root / "params.yaml", root / "train"
+    assert train.main([*_args(paths), "--out", str(paths["models"])]) == 0
+    assert (
+        evaluate.main(
+            [*_args(paths), "--models", str(paths["models"]), "--out", str(root / "eval")]
+        )
+        == 0
+    )
+    return paths
+
+
+def _args(paths: dict[str, Path]) -> list[str]:
+    return [
+        "--data",
+        str(paths["data"]),
+        "--splits",
+        str(paths["splits"]),
+        "--params",
+        str(paths["params"]),
+    ]
+
+
+def _load(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    return tuple(
+        json.loads((folder / name).read_text())
+        for name in ("evaluation.json", "metrics.json", "thresholds.json")
+    )
+
+
+def _operating(mode: dict[str, Any]) -> dict[str, Any]:
+    return next(
+        t for t in mode["thresholds"] if t["threshold_id"] == mode["operating_threshold_id"]
+    )
+
+
+def test_evidence_has_the_contract_shape(world: dict[str, Path]) -> None:
+    folder = world["root"] / "eval"
+    evaluation, metrics, thresholds = _load(folder)
+    assert set(evaluation) >= {"modes", "ablation", "baselines", "paper_reference", "provenance"}
+    assert evaluation["modes"]["monitoring"] is None and metrics["monitoring"] is None
+    inline = evaluation["modes"]["inline"]
+    assert (inline["detector"], inline["score"]) == ("attention_ae", "four_ms_ssim")
+    assert set(inline["plots"]) == {"roc", "pr", "histogram", "confusion"}
+    for name in [*inline["plots"].values(), *sum(inline["gallery"].values(), [])]:
+        assert (folder / name).read_bytes()[:4] == b"\x89PNG", name
+    assert (folder / "roc_inline.csv").is_file()
+    assert [t["threshold_id"] for t in thresholds["inline"]] == [
+        t["threshold_id"] for t in inline["thresholds"]
+    ]
+    point = _operating(inline)
+    assert metrics["inline"]["auroc"] == inline["ranking"]["auroc"]
+    assert metrics["inline"]["accuracy"] == point["test"]["accuracy"]
+    assert evaluation["provenance"]["stage"] == "evaluate"
+    assert "not computed" in evaluation["paper_reference"]["source"]
+
+
+def test_figures_are_consistent_and_thresholds_come_from_val(world: dict[str, Path]) -> None:
+    evaluation, _, _ = _load(world["root"] / "eval")
+    inline = evaluation["modes"]["inline"]
+    assert (inline["n_test_normal"], inline["n_test_defective"]) == N_TEST
+    ranking = inline["ranking"]
+    for name in ("auroc", "aupr"):
+        low, high = ranking["ci"][name]
+        assert 0 <= low <= ranking[name] <= high <= 1
+    for entry in inline["thresholds"]:
+        assert entry["fitted_on_split"] == "val"
+        assert entry["n_normal"] == N_VAL[0]
+        test = entry["test"]
+        assert test["tp"] + test["fp"] + test["tn"] + test["fn"] == sum(N_TEST)
+        for name, (low, high) in entry["test_ci"].items():
+            assert 0 <= low <= test[name] <= high <= 1, name
+    supervised = next(t for t in inline["thresholds"] if t["rule"] == "supervised")
+    assert supervised["n_defective"] == N_VAL[1]
+    assert sum(v["n"] for v in inline["per_defect_type"].values()) == N_TEST[1]
+    assert 0 <= inline["pixel"]["auroc"] <= 1 and 0 <= inline["pixel"]["pro"] <= 1
+    assert {r["perturbation"] for r in inline["robustness"]} == {
+        "brightness",
+        "noise",
+        "blur",
+        "shift",
+    }
+    ablation = {row["score"]: row for row in evaluation["ablation"]}
+    assert len(ablation) == 7 and ablation["ms_ssim"]["auroc"] is None  # 32 px: too small
+    assert ablation["four_ms_ssim"]["auroc"] == ranking["auroc"]
+    names = [b["name"] for b in evaluation["baselines"]]
+    assert names == ["plain_ae_mse", "plain_ae_four_ms_ssim", "padim_own_features"]
+
+
+def test_same_inputs_same_evaluation_and_the_monitoring_mode_plugs_in(
+    world: dict[str, Path],
+) -> None:
+    monitor = world["root"] / "fit_monitor"
+    _fit_monitor(world["data"], world["splits"], world["models"], monitor)
+    out = world["root"] / "eval_monitor"
+    args = [*_args(world), "--models", str(world["models"]), "--out", str(out)]
+    assert evaluate.main([*args, "--monitor", str(monitor)]) == 0
+    first, _, _ = _load(world["root"] / "eval")
+    second, metrics, thresholds = _load(out)
+    for key in ("ablation", "baselines"):
+        assert first[key] == second[key]
+    assert first["modes"]["inline"] == second["modes"]["inline"]
+    monitoring = second["modes"]["monitoring"]
+    assert monitoring["score"] == "rfd_mahalanobis" and "pixel" not in monitoring
+    assert all(t["fitted_on_split"] == "val" for t in thresholds["monitoring"])
+    assert metrics["monitoring"]["auroc"] == monitoring["ranking"]["auroc"]
+
+
+def test_a_missing_model_is_a_clear_error(
+    world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_args(world), "--models", str(tmp_path / "none"), "--out", str(tmp_path / "out")]
+    assert evaluate.main(args) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
