@@ -1,0 +1,128 @@
+"""Inline-mode speed and size on this machine: prints figures, writes JSON. Never a test.
+
+Measures, at the working resolution of the trained model (or of ``params.yaml`` when no model
+is trained yet): single-image latency p50/p95 of reconstruction + 4-MS-SSIM scoring, batched
+throughput, training time per epoch (forward + backward), peak resident memory, parameter count,
+FLOPs per image (torch's FlopCounterMode) and the ratio of achieved to peak FLOP/s, where "peak"
+is the best dense-matmul rate measured on the same threads (a practical ceiling, not a datasheet
+figure).
+
+    python benchmarks/inline_latency.py [--model artifacts/train/attention_ae/model.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from pipeline.config import load_section
+from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
+from pipeline.models.checkpoint import load_autoencoder
+from pipeline.models.four_ssim import four_ms_ssim
+
+
+def load_or_build(model_path: Path, params_path: Path) -> tuple[torch.nn.Module, str]:
+    """The trained model if present, else an untrained one of the configured size."""
+    if model_path.is_file():
+        model, _ = load_autoencoder(model_path)
+        return model, str(model_path)
+    train = load_section(params_path, "train")
+    config = AutoencoderConfig(
+        image_height=train.image_height,
+        image_width=train.image_width,
+        widths=train.model.widths,
+        latent_dim=train.model.latent_dim,
+        skip_levels=train.model.skip_levels,
+    )
+    return build_model("attention_ae", config, seed=0).eval(), "untrained (params.yaml size)"
+
+
+def timed(fn, repeats: int) -> list[float]:
+    """Wall-clock seconds of ``repeats`` calls after one warm-up call."""
+    fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
+    """Best measured FLOP/s of a dense float32 matmul on the current threads."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = min(timed(lambda: a @ b, repeats))
+    return 2 * size**3 / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=Path("artifacts/train/attention_ae/model.pt"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/inline_latency.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    model, source = load_or_build(args.model, args.params)
+    height, width = model.config.image_height, model.config.image_width
+    one, batch = torch.rand(1, 1, height, width), torch.rand(args.batch, 1, height, width)
+
+    def score(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return four_ms_ssim(x, model(x)).score
+
+    single = timed(lambda: score(one), args.repeats)
+    batched = timed(lambda: score(batch), max(3, args.repeats // 5))
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(one)
+    flops = counter.get_total_flops()
+    model.train()
+    optimiser = torch.optim.Adam(model.parameters(), eps=1e-7)
+
+    def train_step() -> None:
+        optimiser.zero_grad()
+        torch.nn.functional.mse_loss(model(batch), batch).backward()
+        optimiser.step()
+
+    step = statistics.median(timed(train_step, 3))
+    model.eval()
+    peak = matmul_peak_flops()
+    forward_only = statistics.median(timed(lambda: model(batch), 3)) / args.batch
+    figures = {
+        "model": source,
+        "threads": args.threads,
+        "working_resolution": [height, width],
+        "parameters": count_parameters(model),
+        "latency_single_p50_ms": 1000 * percentile(single, 0.50),
+        "latency_single_p95_ms": 1000 * percentile(single, 0.95),
+        "throughput_batched_images_per_s": args.batch / statistics.median(batched),
+        "train_images_per_s": args.batch / step,
+        "train_seconds_per_epoch_240_images": 240 * step / args.batch,
+        "flops_per_image_forward": flops,
+        "achieved_forward_flops_per_s": flops / forward_only,
+        "matmul_peak_flops_per_s": peak,
+        "achieved_to_peak_ratio": flops / forward_only / peak,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    for name, value in figures.items():
+        print(f"{name:40s} {value:.4g}" if isinstance(value, float) else f"{name:40s} {value}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
