@@ -44,7 +44,10 @@ def write_tiny_dataset(
     for event in range(n_normal_events + n_defect_events):
         label = int(event >= n_normal_events)
         cls = "defect" if label else "good"
-        stamp_date, stamp_time = f"2024030{1 + event % 3}", f"{8 + event // 60:02d}{event % 60:02d}00"
+        stamp_date, stamp_time = (
+            f"2024030{1 + event % 3}",
+            f"{8 + event // 60:02d}{event % 60:02d}00",
+        )
         defect_type = DEFECT_TYPES[event % len(DEFECT_TYPES)] if label else "none"
         for view in ("12", "23")[:views]:
             image_id = f"{cls}-{view}_{stamp_date}_{stamp_time}"

@@ -20,7 +20,9 @@ PARAMS = Params(seed=3, test_per_class=4, val_normal=4, val_defect_share=0.2)
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_tiny_dataset(tmp_path_factory.mktemp("data"), n_normal_events=12, n_defect_events=6)
+    return write_tiny_dataset(
+        tmp_path_factory.mktemp("data"), n_normal_events=12, n_defect_events=6
+    )
 
 
 def test_capture_events_never_straddle_splits(dataset: Path, tmp_path: Path) -> None:
@@ -36,7 +38,9 @@ def test_capture_events_never_straddle_splits(dataset: Path, tmp_path: Path) -> 
 def test_split_sizes_and_train_is_normal_only(dataset: Path, tmp_path: Path) -> None:
     summary = prepare.run(dataset, PARAMS, tmp_path)["splits"]
     assert summary["test"]["normal"] == 4 and summary["test"]["defective"] == 4
-    assert summary["val"]["normal"] == 4 and summary["val"]["defective"] == 2  # round(4*.2/.8)=1 -> event of 2
+    assert (
+        summary["val"]["normal"] == 4 and summary["val"]["defective"] == 2
+    )  # round(4*.2/.8)=1 -> event of 2
     assert summary["train"]["defective"] == 0
     assert summary["train"]["normal"] == 24 - 8
 
@@ -52,7 +56,14 @@ def test_same_seed_same_splits_other_seed_differs(dataset: Path, tmp_path: Path)
 
 def test_too_small_dataset_is_a_clear_error(dataset: Path, tmp_path: Path) -> None:
     code = prepare.main(
-        ["--data", str(dataset), "--params", str(_params_file(tmp_path, 100)), "--out", str(tmp_path)]
+        [
+            "--data",
+            str(dataset),
+            "--params",
+            str(_params_file(tmp_path, 100)),
+            "--out",
+            str(tmp_path),
+        ]
     )
     assert code == 2
     assert not (tmp_path / "splits.csv").exists()
