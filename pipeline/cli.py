@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "pipeline.commands.registry",
     "pipeline.commands.dossier",
     "pipeline.commands.monitor",
+    "pipeline.commands.inspect",
 )
 
 

@@ -163,3 +163,25 @@ def test_server_accepts_paths_and_rejects_garbage(world: World, server: str) -> 
         f"{server}/invocations", {"dataframe_split": {"columns": ["image"], "data": [[bad]]}}
     )
     assert status == 400
+
+
+def test_inspect_prints_decisions_writes_heatmaps_and_survives_a_bad_image(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"not a png")
+    heatmaps = tmp_path / "heatmaps"
+    paths = [str(p) for p in world.images] + [str(corrupt)]
+    code = cli(
+        ["inspect", *paths, "--model", f"models:/{MODEL}@champion", "--heatmaps", str(heatmaps)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 2  # one image could not be inspected; the others were
+    assert "corrupt.png" in err and err.count("\n") == 1
+    rows = [line.split("\t") for line in out.strip().splitlines()[1:]]
+    assert len(rows) == len(world.images)
+    threshold = world.thresholds["inline"]
+    expected = ["REJECT" if s > threshold.value else "PASS" for s in world.scores["inline"]]
+    assert [row[3] for row in rows] == expected
+    np.testing.assert_allclose([float(r[1]) for r in rows], world.scores["inline"], atol=1e-5)
+    assert len(list(heatmaps.glob("*_heatmap.png"))) == len(world.images)
