@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from pipeline.data.manifest import DatasetError, ManifestRow
+
+
+@contextmanager
+def strict_decoding() -> Iterator[None]:
+    """Make Pillow refuse truncated files while the block runs.
+
+    WeasyPrint sets ``ImageFile.LOAD_TRUNCATED_IMAGES = True`` for the whole process when it is
+    imported; a half-written image must still be an error here, never a silently padded frame.
+    """
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def load_gray(path: Path) -> np.ndarray:
@@ -22,7 +39,7 @@ def load_gray(path: Path) -> np.ndarray:
             f"{path}: image file not found; restore it (`dvc checkout`) or re-import"
         )
     try:
-        with Image.open(path) as image:
+        with strict_decoding(), Image.open(path) as image:
             image.load()
             if image.mode != "L":
                 raise DatasetError(

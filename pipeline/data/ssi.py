@@ -25,6 +25,7 @@ from tqdm import tqdm
 from pipeline import __version__
 from pipeline.config.base import ParamsError
 from pipeline.config.import_ssi import Params
+from pipeline.data.images import strict_decoding
 from pipeline.data.manifest import (
     IMAGES_DIR,
     MANIFEST_NAME,
@@ -241,8 +242,9 @@ def crop_resize(pixels: np.ndarray, params: Params, resample: Image.Resampling) 
 
 def _decode(data: bytes, path: Path, kind: str) -> Image.Image:
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        with strict_decoding():
+            image = Image.open(io.BytesIO(data))
+            image.load()
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
         raise DatasetError(
             f"{path}: cannot decode ({error}); replace it with the original from Zenodo 7834077"

@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
+from pipeline.data.images import strict_decoding
 from pipeline.data.manifest import MANIFEST_COLUMNS, MANIFEST_NAME, MASKS_DIR, DatasetError
 from pipeline.governance.perceptual import dhash
 
@@ -72,7 +73,7 @@ def inspect_image(path: Path, rows: int, cols: int) -> dict[str, Any]:
     data = path.read_bytes()
     facts: dict[str, Any] = {"file_exists": True, "sha256_actual": hashlib.sha256(data).hexdigest()}
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with strict_decoding(), Image.open(io.BytesIO(data)) as image:
             image.load()
             mode, bands = image.mode, len(image.getbands())
             gray = np.asarray(image if bands == 1 else image.convert("L"), dtype=np.float64)
@@ -101,7 +102,7 @@ def inspect_image(path: Path, rows: int, cols: int) -> dict[str, Any]:
 def inspect_mask(path: Path) -> dict[str, Any]:
     """Decode and content facts of one mask file (which must exist)."""
     try:
-        with Image.open(path) as image:
+        with strict_decoding(), Image.open(path) as image:
             image.load()
             mask = np.asarray(image.convert("L") if image.mode != "L" else image)
     except (UnidentifiedImageError, OSError, ValueError):
