@@ -10,11 +10,8 @@ reason, where PostgreSQL or its Python driver is not installed; CI installs both
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +31,7 @@ from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries, verify_log
 from pipeline.registry.promotion import audit_anchors, current_champion
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect
+from tests.integration.processes import free_port, stop_process_group
 from tests.integration.registry_world import (
     World,
     build_world,
@@ -62,24 +60,6 @@ def _major(path: Path) -> int:
     return int(part) if part.isdigit() else 0
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a server started in its own session, with its workers, by its PID."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):  # already gone
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_postgres(command: list[str]) -> list[str]:
     """initdb and postgres refuse to run as root: drop to the ``postgres`` user there."""
     if os.geteuid() == 0:
@@ -97,7 +77,7 @@ def postgres() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="sealaudit-pg-"))  # under /tmp: postgres can enter it
     if os.geteuid() == 0:
         shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", _free_port()
+    data, port = base / "data", free_port()
     run = {"check": True, "capture_output": True, "timeout": 120}
     subprocess.run(
         _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
@@ -128,7 +108,7 @@ def _ping(url: str) -> bool:
 def server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``mlflow server`` on the cluster, artifacts proxied from a local folder."""
     folder = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_port()
     command = [
         str(Path(sys.executable).parent / "mlflow"), "server",
         "--backend-store-uri", postgres,
@@ -156,7 +136,7 @@ def server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             time.sleep(0.5)
         yield url
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 @pytest.fixture(scope="module")

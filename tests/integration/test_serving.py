@@ -8,12 +8,9 @@ the evidence was computed from, and stops the server by its PID.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +26,7 @@ from pipeline.cli import main as cli
 from pipeline.config.register import Params
 from pipeline.register import run as register_stage
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV
+from tests.integration.processes import free_port, stop_process_group
 from tests.integration.registry_world import (
     World,
     build_world,
@@ -41,24 +39,6 @@ MODEL = "sealaudit-inline"
 STARTUP_S = 120
 
 pytestmark = pytest.mark.slow
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a server started in its own session, with its workers, by its PID."""
-    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):  # already gone
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str) -> int:
@@ -101,7 +81,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def server(world: World) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     bin_dir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -130,7 +110,7 @@ def server(world: World) -> Iterator[str]:
             time.sleep(0.5)
         yield url
     finally:
-        _stop(process)
+        stop_process_group(process)
 
 
 def test_server_answers_with_score_and_decision(world: World, server: str) -> None:
