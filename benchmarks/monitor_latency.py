@@ -21,32 +21,16 @@ from typing import Any
 
 import numpy as np
 import torch
+from inline_latency import load_or_build  # run as a script: benchmarks/ is on sys.path
 
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import ChartParams
-from pipeline.models.autoencoder import AttentionAutoencoder, AutoencoderConfig, build_model
-from pipeline.models.checkpoint import load_autoencoder
+from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.models.thresholds import fit_unsupervised
 from pipeline.monitoring.calibration import chart_settings, fit_estimator
 from pipeline.monitoring.fitted import SCORE_NAME, FittedMonitor
 from pipeline.monitoring.scoring import extract_features, monitoring_scores
 from pipeline.monitoring.spc import ReferenceDistribution
-
-
-def load_or_build(model_path: Path, params_path: Path) -> tuple[AttentionAutoencoder, str]:
-    """The trained model if present, else an untrained one of the configured size."""
-    if model_path.is_file():
-        model, _ = load_autoencoder(model_path)
-        return model, str(model_path)
-    train = load_section(params_path, "train")
-    config = AutoencoderConfig(
-        image_height=train.image_height,
-        image_width=train.image_width,
-        widths=train.model.widths,
-        latent_dim=train.model.latent_dim,
-        skip_levels=train.model.skip_levels,
-    )
-    return build_model("attention_ae", config, seed=0).eval(), "untrained (params.yaml size)"
 
 
 def random_monitor(model: AttentionAutoencoder, layer: str, kept: int, n: int) -> FittedMonitor:
