@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from inline_latency import load_or_build  # run as a script: benchmarks/ is on sys.path
+from inline_latency import load_or_build, timed  # run as a script: benchmarks/ is on sys.path
 
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import ChartParams
@@ -45,17 +44,6 @@ def random_monitor(model: AttentionAutoencoder, layer: str, kept: int, n: int) -
     return FittedMonitor(
         estimator, layer, shape, "random", "", "timing", reference, (threshold,), chart, 0.0
     )
-
-
-def timed(fn: Any, repeats: int) -> list[float]:
-    """Wall-clock seconds of ``repeats`` calls after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
 
 
 def figures_for(monitor: FittedMonitor, model: AttentionAutoencoder, args: Any) -> dict[str, Any]:

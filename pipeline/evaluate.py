@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import pickle
 import sys
 import time
@@ -51,23 +50,13 @@ from pipeline.evaluation.robustness import evaluate_robustness
 from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import torch_threads
 
 log = logging.getLogger(__name__)
 
-THREADS_ENV = "SEALAUDIT_TORCH_THREADS"
 CHECKPOINT = "model.pt"
 MONITOR_ESTIMATOR = "monitor.pkl"
 MONITOR_SUMMARY = "monitor_summary.json"
-
-
-def torch_threads(params: Params) -> int:
-    """Threads for torch: ``$SEALAUDIT_TORCH_THREADS`` if set, else ``evaluate.torch_threads``."""
-    raw = os.environ.get(THREADS_ENV)
-    if raw is None:
-        return params.torch_threads
-    if not raw.isdigit() or int(raw) < 1:
-        raise SealauditError(f"${THREADS_ENV}={raw!r}: must be a positive integer")
-    return int(raw)
 
 
 def inline_scorer(models_dir: Path, params: Params) -> ReconstructionScorer:
@@ -206,7 +195,7 @@ def run(
     ``resolution_study``: JSON written by ``benchmarks/resolution_study.py``, carried verbatim
     into ``evaluation.json`` so the working resolution's justification travels with the model.
     """
-    torch.set_num_threads(torch_threads(params))
+    torch.set_num_threads(torch_threads(params.torch_threads))
     study = read_resolution_study(resolution_study)  # fail before the long part
     rows, assignment = read_manifest(data_dir), read_splits(splits_path)
     val = load_split(data_dir, rows, assignment, "val")

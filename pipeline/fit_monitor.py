@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -39,10 +38,10 @@ from pipeline.monitoring.fitted import FittedMonitor, save_monitor, sha256_of
 from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
 from pipeline.monitoring.spc import ReferenceDistribution
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import torch_threads
 
 log = logging.getLogger(__name__)
 
-THREADS_ENV = "SEALAUDIT_TORCH_THREADS"  # the same override as the train stage
 EXAMPLES_PNG = "contribution_examples.png"
 
 
@@ -88,16 +87,6 @@ def load_fit_images(data_dir: Path, splits_path: Path, model: AttentionAutoencod
         *size,
     )
     return FitImages(train, val, labels, val_rows)
-
-
-def torch_threads(params: Params) -> int:
-    """``$SEALAUDIT_TORCH_THREADS`` if set, else ``fit_monitor.torch_threads``."""
-    raw = os.environ.get(THREADS_ENV)
-    if raw is None:
-        return params.torch_threads
-    if not raw.isdigit() or int(raw) < 1:
-        raise SealauditError(f"${THREADS_ENV}={raw!r}: must be a positive integer")
-    return int(raw)
 
 
 def fit_chosen(
@@ -246,7 +235,7 @@ def run(
     data_dir: Path, splits_path: Path, model_path: Path, params: Params, out_dir: Path
 ) -> dict[str, Any]:
     """Fit the monitor, score the ablation grid and write the stage's evidence."""
-    torch.set_num_threads(torch_threads(params))
+    torch.set_num_threads(torch_threads(params.torch_threads))
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
     images = load_fit_images(data_dir, splits_path, model)

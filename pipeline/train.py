@@ -13,7 +13,6 @@ import argparse
 import dataclasses
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,10 +35,9 @@ from pipeline.models.checkpoint import resize_images, save_autoencoder
 from pipeline.models.roi import Roi, compute_roi
 from pipeline.models.trainer import TrainResult, train_autoencoder
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import torch_threads
 
 log = logging.getLogger(__name__)
-
-THREADS_ENV = "SEALAUDIT_TORCH_THREADS"
 
 
 def load_training_images(
@@ -111,16 +109,6 @@ def resolve_device(choice: str) -> str:
     if choice == "cuda" and not torch.cuda.is_available():
         raise SealauditError("train.device is 'cuda' but no CUDA device is visible; use 'cpu'")
     return choice
-
-
-def torch_threads(params: Params) -> int:
-    """Threads for torch: ``$SEALAUDIT_TORCH_THREADS`` if set, else ``train.torch_threads``."""
-    raw = os.environ.get(THREADS_ENV)
-    if raw is None:
-        return params.torch_threads
-    if not raw.isdigit() or int(raw) < 1:
-        raise SealauditError(f"${THREADS_ENV}={raw!r}: must be a positive integer")
-    return int(raw)
 
 
 def model_summary(
@@ -213,7 +201,7 @@ def run(
     roi_mask_path: Path | None = None,
 ) -> dict[str, Any]:
     """Train every model in ``params.models`` and write the stage's evidence."""
-    torch.set_num_threads(torch_threads(params))
+    torch.set_num_threads(torch_threads(params.torch_threads))
     device = resolve_device(params.device)
     data = load_training_images(data_dir, splits_path, params)
     roi = build_roi(params, data[0], roi_mask_path)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from pipeline import train
+from pipeline import runtime, train
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
+from pipeline.errors import SealauditError
 from pipeline.models.checkpoint import load_autoencoder
 from tests.worlds import write_tiny_dataset
 
@@ -102,10 +103,10 @@ def test_a_size_the_encoder_cannot_halve_is_rejected(
 
 def test_threads_come_from_the_environment_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
     params = train.Params()
-    monkeypatch.setenv(train.THREADS_ENV, "3")
-    assert train.torch_threads(params) == 3
-    monkeypatch.setenv(train.THREADS_ENV, "many")
-    with pytest.raises(train.SealauditError, match=train.THREADS_ENV):
-        train.torch_threads(params)
-    monkeypatch.delenv(train.THREADS_ENV)
-    assert train.torch_threads(params) == params.torch_threads
+    monkeypatch.setenv(runtime.THREADS_ENV, "3")
+    assert runtime.torch_threads(params.torch_threads) == 3
+    monkeypatch.setenv(runtime.THREADS_ENV, "many")
+    with pytest.raises(SealauditError, match=runtime.THREADS_ENV):
+        runtime.torch_threads(params.torch_threads)
+    monkeypatch.delenv(runtime.THREADS_ENV)
+    assert runtime.torch_threads(params.torch_threads) == params.torch_threads
