@@ -11,6 +11,7 @@ charts; the thresholds are fitted on ``val``. Writes ``monitor.pkl`` (``FittedMo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -26,12 +27,17 @@ import torch
 from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import Params
-from pipeline.data.images import load_row_mask, load_stack
+from pipeline.data.images import load_row_image, load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
 from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import load_autoencoder, resize_images
+from pipeline.models.checkpoint import (
+    CheckpointMeta,
+    load_autoencoder,
+    preprocess_images,
+    preprocess_masks,
+)
 from pipeline.monitoring import calibration
 from pipeline.monitoring.figures import Example, contribution_figure
 from pipeline.monitoring.fitted import FittedMonitor, save_monitor, sha256_of
@@ -55,7 +61,7 @@ class FitImages:
     val_rows: list[ManifestRow]
 
 
-def load_fit_images(data_dir: Path, splits_path: Path, model: AttentionAutoencoder) -> FitImages:
+def load_fit_images(data_dir: Path, splits_path: Path, meta: CheckpointMeta) -> FitImages:
     """Normal ``train`` and all ``val`` images at the model's working resolution.
 
     Raises:
@@ -76,9 +82,9 @@ def load_fit_images(data_dir: Path, splits_path: Path, model: AttentionAutoencod
             f"{splits_path}: needs >= 2 normal images in both 'train' and 'val' (found "
             f"{len(train_rows)} and {int(np.sum(labels == 0))}); adjust the prepare params"
         )
-    size = (model.config.image_height, model.config.image_width)
-    train = resize_images(load_stack(data_dir, train_rows), *size)
-    val = resize_images(load_stack(data_dir, val_rows), *size)
+    size = (meta.image_height, meta.image_width)
+    train = preprocess_images(load_stack(data_dir, train_rows), meta)
+    val = preprocess_images(load_stack(data_dir, val_rows), meta)
     log.info(
         "fit on %d normal train images; val %d normal + %d defective at %d x %d",
         len(train),
@@ -129,11 +135,11 @@ def write_examples(
     images: FitImages,
     val_features: np.ndarray,
     scores: np.ndarray,
-    context: tuple[Path, int],
+    context: tuple[Path, int, CheckpointMeta],
     path: Path,
 ) -> list[str]:
     """Overlay the highest-scoring defective and the median normal ``val`` images."""
-    data_dir, n = context
+    data_dir, n, meta = context
     defective = [i for i in np.argsort(-scores) if images.val_labels[i] == 1][: (n + 1) // 2]
     normal = [i for i in np.argsort(scores) if images.val_labels[i] == 0]
     middle = len(normal) // 2
@@ -143,9 +149,10 @@ def write_examples(
     examples = []
     for k, i in enumerate(chosen):
         row = images.val_rows[i]
-        mask = resize_images(load_row_mask(data_dir, row)[None].astype(np.float32), *size)[0]
+        raw = load_row_image(data_dir, row)[None]
+        mask = preprocess_masks(raw, load_row_mask(data_dir, row)[None], meta)[0]
         title = f"{row.image_id} ({row.defect_type}) score {scores[i]:.2f}"
-        examples.append(Example(images.val[i], heat[k], title, mask > 0.5))
+        examples.append(Example(images.val[i], heat[k], title, mask))
     if examples:
         contribution_figure(examples, path)
     return [images.val_rows[i].image_id for i in chosen]
@@ -238,12 +245,13 @@ def run(
     torch.set_num_threads(torch_threads(params.torch_threads))
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
-    images = load_fit_images(data_dir, splits_path, model)
+    images = load_fit_images(data_dir, splits_path, meta)
     fit = fit_layers(model, images, params, (model_path, meta.architecture))
-    monitor, scores, features = fit.monitor, fit.val_scores, fit.val_features
-    assert monitor is not None and scores is not None and features is not None
+    scores, features = fit.val_scores, fit.val_features
+    assert fit.monitor is not None and scores is not None and features is not None
+    monitor = dataclasses.replace(fit.monitor, alignment=meta.alignment.to_dict())
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = (data_dir, params.n_examples)
+    context = (data_dir, params.n_examples, meta)
     shown = write_examples(monitor, images, features, scores, context, out_dir / EXAMPLES_PNG)
     monitor_sha = save_monitor(monitor, out_dir / "monitor.pkl")
     facts = {

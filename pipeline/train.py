@@ -30,8 +30,9 @@ from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
+from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
-from pipeline.models.checkpoint import resize_images, save_autoencoder
+from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.roi import Roi, compute_roi
 from pipeline.models.trainer import TrainResult, train_autoencoder
 from pipeline.provenance import stage_provenance
@@ -64,8 +65,9 @@ def load_training_images(
             f"(found {len(train_rows)} and {len(val_rows)}); adjust the prepare params"
         )
     size = (params.image_height, params.image_width)
-    train = resize_images(load_stack(data_dir, train_rows), *size)
-    val = resize_images(load_stack(data_dir, val_rows), *size)
+    alignment = model_alignment(params)
+    train = prepare_images(load_stack(data_dir, train_rows), alignment, *size)
+    val = prepare_images(load_stack(data_dir, val_rows), alignment, *size)
     log.info("train on %d normal images, validate on %d, at %d x %d", len(train), len(val), *size)
     return train, val
 
@@ -84,6 +86,7 @@ def build_roi(params: Params, train: np.ndarray, roi_mask_path: Path | None) -> 
         rows=spec.rows,
         cols=spec.cols,
         mask_path=roi_mask_path,
+        aligned_band=params.alignment.band_rows if params.alignment.kind == "band" else None,
     )
 
 
@@ -99,7 +102,13 @@ def model_config(params: Params) -> AutoencoderConfig:
         residual=spec.residual,
         skip_levels=spec.skip_levels,
         gate_target=spec.gate_target,
+        bottleneck=spec.bottleneck,
     )
+
+
+def model_alignment(params: Params) -> Alignment:
+    """The band alignment of ``train.alignment`` (stored in every checkpoint)."""
+    return Alignment(params.alignment.kind, params.alignment.band_rows)
 
 
 def resolve_device(choice: str) -> str:
@@ -109,6 +118,9 @@ def resolve_device(choice: str) -> str:
     if choice == "cuda" and not torch.cuda.is_available():
         raise SealauditError("train.device is 'cuda' but no CUDA device is visible; use 'cpu'")
     return choice
+
+
+TIMING_KEYS = ("seconds", "images_per_second")
 
 
 def model_summary(
@@ -174,8 +186,11 @@ def train_one(
     summary = model_summary(model, result, params, roi, len(train))
     folder = out_dir / name
     folder.mkdir(parents=True, exist_ok=True)
-    extra = {"summary": summary, "params": dataclasses.asdict(params)}
-    save_autoencoder(folder / "model.pt", model.cpu(), name, roi, extra)
+    # Timings stay out of the checkpoint: same data + params + seed must give the same bytes,
+    # so a forced retrain maps onto the same registry version (train_summary.json has them).
+    untimed = {key: value for key, value in summary.items() if key not in TIMING_KEYS}
+    extra = {"summary": untimed, "params": dataclasses.asdict(params)}
+    save_autoencoder(folder / "model.pt", model.cpu(), name, roi, extra, model_alignment(params))
     _write_json({"model": name, "epochs": result.history}, folder / "history.json")
     write_curve(
         result.history,

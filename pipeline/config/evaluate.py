@@ -30,15 +30,21 @@ class FourMsSsimParams:
     """Options of ``pipeline.models.four_ssim.four_ms_ssim`` (the packaged model uses them too).
 
     ``data_range: null`` takes the range from each image pair, as the authors do.
+    ``pooling``: ``mean`` is the paper's image score (1 - 4-MS-SSIM); ``max`` scores the
+    image by the heatmap's maximum after a Gaussian of ``pooling_sigma`` working pixels.
     """
 
     window: Literal["uniform", "gaussian"] = "uniform"
     data_range: float | None = 1.0
+    pooling: Literal["mean", "max"] = "max"
+    pooling_sigma: float = 1.0
 
     def validate(self) -> None:
-        """A given data range is positive."""
+        """A given data range is positive; the pooling's sigma is positive."""
         if self.data_range is not None and self.data_range <= 0:
             raise ValueError("four_ms_ssim.data_range must be > 0 or null")
+        if self.pooling_sigma <= 0:
+            raise ValueError("four_ms_ssim.pooling_sigma must be > 0")
 
 
 @dataclass(frozen=True)

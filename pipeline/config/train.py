@@ -26,11 +26,12 @@ class ModelParams:
     """
 
     widths: tuple[int, ...] = (16, 32, 64, 128)
-    latent_dim: int = 16
-    dropout: float = 0.11228
+    latent_dim: int = 8
+    dropout: float = 0.0
     residual: bool = False
     skip_levels: tuple[int, ...] = (3,)
     gate_target: Literal["skip", "decoder"] = "skip"
+    bottleneck: Literal["dense", "spatial"] = "spatial"
 
     def validate(self) -> None:
         """Widths positive, latent positive, dropout a probability, skips inside the encoder."""
@@ -50,18 +51,18 @@ class ModelParams:
 class FitParams:
     """Optimiser, loss, early stopping and augmentation of the training loop."""
 
-    epochs: int = 10
+    epochs: int = 25
     batch_size: int = 16
     learning_rate: float = 0.002
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-7
-    patience: int = 4
+    patience: int = 6
     min_delta: float = 0.0
-    loss: LossName = "mse_ssim"
+    loss: LossName = "mse"
     ssim_weight: float = 0.5
     ssim_window: int = 7
-    augment_shift_px: int = 2
+    augment_shift_px: int = 0
     augment_brightness: float = 0.05
 
     def validate(self) -> None:
@@ -91,7 +92,7 @@ class RoiParams:
     """
 
     kind: Literal["band", "rectangle", "file", "full"] = "band"
-    margin: float = 0.1
+    margin: float = 0.06
     threshold: float = 0.5
     rows: tuple[float, float] = (0.0, 1.0)
     cols: tuple[float, float] = (0.0, 1.0)
@@ -110,6 +111,24 @@ class RoiParams:
 
 
 @dataclass(frozen=True)
+class AlignmentParams:
+    """Band alignment before the model (``pipeline.models.alignment``).
+
+    ``kind``: ``band`` straightens the seal band and places its edges at ``band_rows``
+    (fractions of the working height); ``none`` resizes the whole crop as it is.
+    """
+
+    kind: Literal["none", "band"] = "band"
+    band_rows: tuple[float, float] = (0.25, 0.75)
+
+    def validate(self) -> None:
+        """Band rows ordered strictly inside (0, 1)."""
+        low, high = self.band_rows
+        if not 0.0 < low < high < 1.0:
+            raise ValueError("alignment.band_rows must be [top, bottom] with 0 < top < bottom < 1")
+
+
+@dataclass(frozen=True)
 class Params:
     """What to train, at which working resolution, on which device.
 
@@ -119,13 +138,14 @@ class Params:
 
     seed: int = 20250905
     models: tuple[ModelName, ...] = ("attention_ae", "plain_ae")
-    image_height: int = 64
+    image_height: int = 32
     image_width: int = 384
     torch_threads: int = 2
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     model: ModelParams = field(default_factory=ModelParams)
     fit: FitParams = field(default_factory=FitParams)
     roi: RoiParams = field(default_factory=RoiParams)
+    alignment: AlignmentParams = field(default_factory=AlignmentParams)
 
     def validate(self) -> None:
         """At least one distinct model; the working size fits the encoder's downsampling."""

@@ -89,19 +89,6 @@ def load_split(
     )
 
 
-def working_masks(masks: np.ndarray, height: int, width: int) -> np.ndarray:
-    """(N, H0, W0) bool masks -> (N, height, width) bool by max pooling.
-
-    A working pixel counts as defective when any dataset pixel under it is, so thin defects
-    (a 1-px channel) survive downscaling instead of vanishing.
-    """
-    if masks.shape[1:] == (height, width):
-        return masks.astype(bool)
-    tensor = torch.from_numpy(masks.astype(np.float32))[:, None]
-    pooled = F.adaptive_max_pool2d(tensor, (height, width))
-    return pooled[:, 0].numpy() > 0.5
-
-
 @dataclass(frozen=True)
 class Scored:
     """Scores of a split and, when asked, what explains them.

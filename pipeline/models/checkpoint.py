@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from pipeline.errors import SealauditError
+from pipeline.models.alignment import Alignment, prepare_images, prepare_masks
 from pipeline.models.autoencoder import AttentionAutoencoder, AutoencoderConfig, build_model
 from pipeline.models.roi import Roi
 
@@ -44,6 +44,7 @@ class CheckpointMeta:
         config: the architecture, including the working resolution.
         roi: the region of interest (kind, parameters, (H, W) bool mask) used in training.
         preprocessing: how raw images were turned into model input.
+        alignment: the band alignment applied before the model (``none`` for old checkpoints).
         extra: JSON-able facts (seed, torch version, training summary, params).
     """
 
@@ -51,6 +52,7 @@ class CheckpointMeta:
     config: AutoencoderConfig
     roi: Roi
     preprocessing: dict[str, str] = field(default_factory=lambda: dict(PREPROCESSING))
+    alignment: Alignment = field(default_factory=Alignment)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -64,27 +66,14 @@ class CheckpointMeta:
         return self.config.image_width
 
 
-def resize_images(images: np.ndarray, height: int, width: int, chunk: int = 64) -> np.ndarray:
-    """Resize an (N, H0, W0) stack in [0, 1] to (N, height, width) float32 (PREPROCESSING)."""
-    stack = np.asarray(images, dtype=np.float32)
-    if stack.ndim != 3:
-        raise ValueError(f"expected an (N, H, W) image stack, got shape {stack.shape}")
-    if stack.shape[1:] == (height, width):
-        return stack
-    out = np.empty((stack.shape[0], height, width), dtype=np.float32)
-    with torch.no_grad():
-        for start in range(0, stack.shape[0], chunk):
-            part = torch.from_numpy(stack[start : start + chunk])[:, None]
-            resized = F.interpolate(
-                part, size=(height, width), mode="bilinear", antialias=True, align_corners=False
-            )
-            out[start : start + chunk] = resized[:, 0].clamp(0.0, 1.0).numpy()
-    return out
-
-
 def preprocess_images(images: np.ndarray, meta: CheckpointMeta) -> np.ndarray:
-    """(N, H0, W0) images in [0, 1] -> (N, H, W) at the checkpoint's working resolution."""
-    return resize_images(images, meta.image_height, meta.image_width)
+    """(N, H0, W0) images in [0, 1] -> (N, H, W) model input: aligned as in training."""
+    return prepare_images(images, meta.alignment, meta.image_height, meta.image_width)
+
+
+def preprocess_masks(images: np.ndarray, masks: np.ndarray, meta: CheckpointMeta) -> np.ndarray:
+    """(N, H0, W0) ground-truth masks -> (N, H, W) bool in the model input's frame."""
+    return prepare_masks(images, masks, meta.alignment, meta.image_height, meta.image_width)
 
 
 def save_autoencoder(
@@ -93,6 +82,7 @@ def save_autoencoder(
     architecture: str,
     roi: Roi,
     extra: dict[str, Any] | None = None,
+    alignment: Alignment | None = None,
 ) -> None:
     """Write model + architecture + ROI + preprocessing to ``path`` (replaced atomically)."""
     if roi.mask.shape != (model.config.image_height, model.config.image_width):
@@ -108,6 +98,7 @@ def save_autoencoder(
             "mask": torch.from_numpy(np.asarray(roi.mask, dtype=bool).copy()),
         },
         "preprocessing": dict(PREPROCESSING),
+        "alignment": (alignment or Alignment()).to_dict(),
         "extra": _plain(extra or {}),
     }
     path = Path(path)
@@ -146,6 +137,11 @@ def load_autoencoder(
     raw_roi = payload["roi"]
     roi = Roi(raw_roi["kind"], raw_roi["parameters"], raw_roi["mask"].numpy().astype(bool))
     meta = CheckpointMeta(
-        payload["architecture"], config, roi, payload["preprocessing"], payload["extra"]
+        payload["architecture"],
+        config,
+        roi,
+        payload["preprocessing"],
+        Alignment.from_dict(payload.get("alignment")),
+        payload["extra"],
     )
     return model, meta

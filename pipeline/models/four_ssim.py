@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pipeline.errors import SealauditError
+from pipeline.models.pooling import POOLINGS, Pooling, smoothed_max
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,8 @@ def four_ms_ssim(
     data_range: float | None = 1.0,
     scales: tuple[float, ...] = SCALES,
     scale_weights: tuple[float, ...] = SCALE_WEIGHTS,
+    pooling: Pooling = "mean",
+    pooling_sigma: float = 1.0,
 ) -> FourSSIMResult:
     """4-MS-SSIM anomaly score and heatmap of a batch.
 
@@ -231,6 +234,9 @@ def four_ms_ssim(
         data_range: see ``ssim_map``; ``None`` is the authors' per-pair range.
         scales: scale factors, 1.0 first.
         scale_weights: one weight per scale, normalised over the scales used.
+        pooling: ``"mean"`` (the paper: 1 - 4-MS-SSIM) or ``"max"`` (the heatmap's
+            Gaussian-smoothed maximum inside the ROI; see ``pipeline.models.pooling``).
+        pooling_sigma: the smoothing of ``"max"``, in pixels.
 
     Returns:
         ``FourSSIMResult`` with score (N,) and heatmap (N, H, W).
@@ -249,9 +255,17 @@ def four_ms_ssim(
         )
     scale_scores = torch.stack(similarity, dim=1)
     alphas = torch.tensor([w / total for _, w, _ in used], dtype=x.dtype, device=x.device)
+    heatmap = heatmap * roi_f
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling {pooling!r}; choose from {list(POOLINGS)}")
+    score = (
+        1.0 - scale_scores @ alphas
+        if pooling == "mean"
+        else smoothed_max(heatmap, roi_f, pooling_sigma)
+    )
     return FourSSIMResult(
-        score=1.0 - scale_scores @ alphas,
-        heatmap=(heatmap * roi_f).squeeze(1),
+        score=score,
+        heatmap=heatmap.squeeze(1),
         scale_scores=scale_scores,
         scales_used=tuple(scale for scale, _, _ in used),
     )
@@ -263,9 +277,13 @@ def four_ssim(
     roi: Tensor | None = None,
     window: Window = "uniform",
     data_range: float | None = 1.0,
+    pooling: Pooling = "mean",
+    pooling_sigma: float = 1.0,
 ) -> FourSSIMResult:
     """Single-scale 4-SSIM: ``four_ms_ssim`` at full resolution only (same arguments)."""
-    return four_ms_ssim(x, y, roi, window, data_range, scales=(1.0,), scale_weights=(1.0,))
+    return four_ms_ssim(
+        x, y, roi, window, data_range, (1.0,), (1.0,), pooling=pooling, pooling_sigma=pooling_sigma
+    )
 
 
 def _one_scale(

@@ -6,7 +6,8 @@ scoring reuses exactly the mask the model was trained with rather than recomputi
 
 Kinds:
 
-* ``band``: rows whose mean intensity or horizontal texture (averaged over the training
+* ``band``: with band alignment, the rows the alignment puts the band on, widened by a margin;
+  otherwise rows whose mean intensity or horizontal texture (averaged over the training
   images) departs from the typical row, i.e. the seal band, widened by a margin; full width.
   Assumes the band covers under half of the rows (SSI: 10-30 %), so the median row is web.
 * ``rectangle``: fixed row and column fractions.
@@ -177,12 +178,19 @@ def compute_roi(
     rows: tuple[float, float] = (0.0, 1.0),
     cols: tuple[float, float] = (0.0, 1.0),
     mask_path: Path | None = None,
+    aligned_band: tuple[float, float] | None = None,
 ) -> Roi:
     """Build the ROI of ``kind`` at working size ``shape`` = (H, W).
 
-    ``images`` (N, H, W) is required for ``band``, ``mask_path`` for ``file``.
+    ``images`` (N, H, W) is required for ``band``, ``mask_path`` for ``file``. With
+    ``aligned_band`` (the band alignment's row fractions) the ``band`` ROI is known and not
+    estimated: those rows widened by ``margin`` of the height.
     """
     height, width = shape
+    if kind == "band" and aligned_band is not None:
+        rows = (max(aligned_band[0] - margin, 0.0), min(aligned_band[1] + margin, 1.0))
+        mask = rectangle_mask(height, width, rows, (0.0, 1.0))
+        return Roi("band", {"margin": margin, "aligned_rows": list(rows)}, mask)
     if kind == "full":
         return Roi("full", {}, full_mask(height, width))
     if kind == "rectangle":

@@ -66,6 +66,8 @@ class FittedMonitor:
         thresholds: thresholds fitted on ``val``; the first is the operating one.
         chart: process-control settings (``ChartParams`` as a plain dict).
         reference_exceedance: share of reference scores above the operating threshold.
+        alignment: the checkpoint's band alignment (``Alignment.to_dict()``), applied to raw
+            images before the encoder exactly as in training.
         created_by: package version that fitted it.
         format: file format tag.
         extra: JSON-able facts (fit sizes, params, the monitor summary's key figures).
@@ -81,6 +83,7 @@ class FittedMonitor:
     thresholds: tuple[Threshold, ...]
     chart: dict[str, Any]
     reference_exceedance: float
+    alignment: dict[str, Any] = field(default_factory=lambda: {"kind": "none"})
     created_by: str = f"sealaudit {__version__}"
     format: str = MONITOR_FORMAT
     extra: dict[str, Any] = field(default_factory=dict)

@@ -22,8 +22,9 @@ import torch
 from scipy import ndimage
 from torch.nn import functional as F
 
+from pipeline.models.alignment import Alignment
+from pipeline.models.alignment import prepare_images as align_or_resize
 from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import resize_images
 from pipeline.monitoring.fitted import FittedMonitor
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,13 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH = 32
 
 
-def prepare_images(model: AttentionAutoencoder, images: np.ndarray) -> np.ndarray:
-    """(N, H0, W0) images in [0, 1] -> (N, H, W) float32 at the model's working resolution."""
-    return resize_images(images, model.config.image_height, model.config.image_width)
+def prepare_images(
+    model: AttentionAutoencoder, images: np.ndarray, alignment: Alignment | None = None
+) -> np.ndarray:
+    """(N, H0, W0) images in [0, 1] -> (N, H, W) float32 model input (band-aligned when the
+    checkpoint was); a stack already at the working size is taken as prepared."""
+    size = (model.config.image_height, model.config.image_width)
+    return align_or_resize(images, alignment or Alignment(), *size)
 
 
 def extract_features(
@@ -115,7 +120,8 @@ def monitoring_scores(
     size = (model.config.image_height, model.config.image_width)
     scores, maps = [], []
     for start in range(0, len(images), batch_size):
-        prepared = prepare_images(model, images[start : start + batch_size])
+        alignment = Alignment.from_dict(monitor.alignment)
+        prepared = prepare_images(model, images[start : start + batch_size], alignment)
         features, _ = extract_features(model, prepared, monitor.layer, batch_size)
         scores.append(monitor.mahalanobis(features))
         if with_maps:

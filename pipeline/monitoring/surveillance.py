@@ -22,6 +22,7 @@ import numpy as np
 from pipeline.data.images import load_gray
 from pipeline.data.manifest import DatasetError
 from pipeline.errors import SealauditError
+from pipeline.models.alignment import Alignment
 from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.monitoring import alarms, history
 from pipeline.monitoring.batch import BatchImage, read_batch, skipped
@@ -52,7 +53,8 @@ def score_batch(
                 bad.append(skipped(image.file, f"unreadable image: {error}"))
                 continue
             ready.append(image)
-            pixels.append(prepare_images(model, raw[None])[0])
+            alignment = Alignment.from_dict(monitor.alignment)
+            pixels.append(prepare_images(model, raw[None], alignment)[0])
         if ready:
             scores, _ = monitoring_scores(model, monitor, np.stack(pixels), with_maps=False)
             scored += list(zip(ready, scores.tolist(), strict=True))

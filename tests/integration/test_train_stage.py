@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from pipeline import runtime, train
+from pipeline.data.images import load_gray
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
 from pipeline.errors import SealauditError
-from pipeline.models.checkpoint import load_autoencoder
+from pipeline.models.checkpoint import load_autoencoder, preprocess_images
 from tests.worlds import write_tiny_dataset
 
 PARAMS = """\
@@ -31,6 +33,8 @@ train:
     ssim_window: 5
   roi:
     kind: band
+  alignment:
+    kind: none
 """
 
 
@@ -76,6 +80,28 @@ def test_stage_writes_models_histories_curves_and_summary(
         assert meta.roi.parameters["band_top"] == 32 // 3
         assert meta.roi.mask.shape == (32, 128) and meta.roi.mask[16].all()
         assert model(torch.zeros(1, 1, 32, 128)).shape == (1, 1, 32, 128)
+
+
+def test_band_alignment_is_trained_with_and_recorded_in_the_checkpoint(
+    world: tuple[Path, Path], tmp_path: Path
+) -> None:
+    params = tmp_path / "params.yaml"
+    aligned = PARAMS.replace("models: [attention_ae, plain_ae]", "models: [plain_ae]")
+    params.write_text(aligned.replace("kind: none", "kind: band\n    band_rows: [0.25, 0.75]"))
+    assert _main(world, params, tmp_path / "out") == 0
+    model, meta = load_autoencoder(tmp_path / "out" / "plain_ae" / "model.pt")
+    assert meta.alignment.kind == "band" and meta.alignment.band_rows == (0.25, 0.75)
+    # the ROI is where the alignment puts the band (rows 8-24 of 32, widened by the margin)
+    assert (
+        meta.roi.parameters["aligned_rows"][0]
+        < 0.25
+        < 0.75
+        < meta.roi.parameters["aligned_rows"][1]
+    )
+    assert meta.roi.mask[8:24].all() and not meta.roi.mask[0].any()
+    data, _ = world
+    raw = np.stack([load_gray(path) for path in sorted((data / "images").glob("*.png"))[:2]])
+    assert preprocess_images(raw, meta).shape == (2, 32, 128)
 
 
 def test_a_defective_training_image_is_a_clear_error(

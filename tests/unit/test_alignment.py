@@ -1,0 +1,99 @@
+"""Band alignment: known geometry in, straight band at fixed rows out; masks follow images."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from pipeline.models.alignment import (
+    Alignment,
+    AlignmentError,
+    align_image,
+    band_edges,
+    prepare_images,
+    prepare_masks,
+)
+
+HEIGHT, WIDTH = 64, 256
+BAND = Alignment("band", (0.25, 0.75))
+
+
+def tilted_band(top0: float, thickness: float, slope: float, darker: bool = True) -> np.ndarray:
+    """(H, W) web 0.6 with a band 0.3 (or 0.9) whose upper edge is top0 + slope * col."""
+    rows = np.arange(HEIGHT, dtype=np.float64)[:, None]
+    top = top0 + slope * np.arange(WIDTH)[None, :]
+    inside = np.clip(rows - top + 0.5, 0, 1) * np.clip(top + thickness - rows + 0.5, 0, 1)
+    band_level = 0.3 if darker else 0.9
+    noise = np.random.default_rng(0).normal(0, 0.01, (HEIGHT, WIDTH))
+    return (0.6 + (band_level - 0.6) * inside + noise).astype(np.float32)
+
+
+@pytest.mark.parametrize("darker", [True, False])
+def test_band_edges_recover_a_tilted_band(darker: bool) -> None:
+    slope = math.tan(math.radians(1.0))
+    image = tilted_band(20.0, 16.0, slope, darker)
+    top, bottom = band_edges(image)
+    expected_top = 20.0 + slope * np.arange(WIDTH)
+    assert np.abs(top - expected_top).max() < 1.0
+    assert np.abs((bottom - top) - 16.0).max() < 1.5
+
+
+def test_a_local_notch_does_not_bend_the_fitted_edge() -> None:
+    image = tilted_band(20.0, 16.0, 0.0)
+    image[20:28, 100:140] = 0.6  # the band's upper half is missing over 40 columns
+    top, _ = band_edges(image)
+    assert np.abs(top - 20.0).max() < 1.0
+
+
+def test_aligned_band_lands_on_the_configured_rows_whatever_its_placement() -> None:
+    outputs = []
+    for top0, slope in [(12.0, 0.0), (30.0, 0.0), (18.0, 0.02)]:
+        aligned, geometry = align_image(tilted_band(top0, 16.0, slope), BAND, (32, 128))
+        assert geometry.shape == (2, WIDTH)
+        outputs.append(aligned)
+    rows = np.stack(outputs).mean(axis=2)  # (3, 32) row profiles
+    band_rows = rows[:, 10:22]  # well inside rows 8-24
+    web_rows = np.concatenate([rows[:, :5], rows[:, 27:]], axis=1)
+    assert band_rows.max() < 0.35 and web_rows.min() > 0.55
+    assert np.abs(rows - rows[0]).max() < 0.1
+
+
+def test_a_defect_mask_follows_its_image() -> None:
+    image = tilted_band(22.0, 16.0, 0.01)
+    mask = np.zeros_like(image, dtype=bool)
+    image[28:31, 60:63] = 1.0
+    mask[28:31, 60:63] = True
+    aligned = prepare_images(image[None], BAND, 32, 128)[0]
+    aligned_mask = prepare_masks(image[None], mask[None], BAND, 32, 128)[0]
+    assert aligned_mask.any()
+    peak = np.unravel_index(np.argmax(aligned), aligned.shape)
+    assert aligned_mask[max(peak[0] - 1, 0) : peak[0] + 2, max(peak[1] - 1, 0) : peak[1] + 2].any()
+
+
+def test_without_alignment_images_are_resized_and_masks_max_pooled() -> None:
+    image = tilted_band(20.0, 16.0, 0.0)
+    mask = np.zeros_like(image, dtype=bool)
+    mask[5, 7] = True  # one source pixel
+    assert prepare_images(image[None], Alignment(), 16, 64).shape == (1, 16, 64)
+    assert prepare_masks(image[None], mask[None], Alignment(), 16, 64)[0].sum() == 1
+
+
+def test_a_working_size_stack_is_taken_as_prepared() -> None:
+    stack = np.random.default_rng(1).random((2, 32, 128), dtype=np.float32)
+    assert prepare_images(stack, BAND, 32, 128) is stack or np.array_equal(
+        prepare_images(stack, BAND, 32, 128), stack
+    )
+
+
+def test_a_flat_image_has_no_band() -> None:
+    with pytest.raises(AlignmentError, match="no seal band"):
+        band_edges(np.full((HEIGHT, WIDTH), 0.5, dtype=np.float32))
+
+
+def test_alignment_round_trips_and_checks() -> None:
+    assert Alignment.from_dict(BAND.to_dict()) == BAND
+    assert Alignment.from_dict(None) == Alignment()
+    with pytest.raises(ValueError, match="band_rows"):
+        Alignment("band", (0.8, 0.2)).check()
