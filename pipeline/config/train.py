@@ -88,14 +88,15 @@ class RoiParams:
     ``kind``: ``band`` (estimated from the training images' row profile, widened by ``margin``
     of the image height), ``rectangle`` (``rows``/``cols`` as fractions), ``file`` (a mask PNG
     given to the stage as ``--roi-mask``) or ``full``. Pixels outside weigh ``outside_weight``
-    in the loss.
+    in the loss. ``cols`` also bounds the band ROI of aligned images: the pouch's placement
+    varies by +-3 % of the width (SPEC §2.2), so the outermost columns are not always seal.
     """
 
     kind: Literal["band", "rectangle", "file", "full"] = "band"
     margin: float = 0.06
     threshold: float = 0.5
     rows: tuple[float, float] = (0.0, 1.0)
-    cols: tuple[float, float] = (0.0, 1.0)
+    cols: tuple[float, float] = (0.03, 0.97)
     outside_weight: float = 0.1
 
     def validate(self) -> None:

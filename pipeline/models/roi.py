@@ -184,13 +184,13 @@ def compute_roi(
 
     ``images`` (N, H, W) is required for ``band``, ``mask_path`` for ``file``. With
     ``aligned_band`` (the band alignment's row fractions) the ``band`` ROI is known and not
-    estimated: those rows widened by ``margin`` of the height.
+    estimated: those rows widened by ``margin`` of the height, over the ``cols`` fractions.
     """
     height, width = shape
     if kind == "band" and aligned_band is not None:
         rows = (max(aligned_band[0] - margin, 0.0), min(aligned_band[1] + margin, 1.0))
-        mask = rectangle_mask(height, width, rows, (0.0, 1.0))
-        return Roi("band", {"margin": margin, "aligned_rows": list(rows)}, mask)
+        mask = rectangle_mask(height, width, rows, cols)
+        return Roi("band", {"margin": margin, "aligned_rows": list(rows), "cols": list(cols)}, mask)
     if kind == "full":
         return Roi("full", {}, full_mask(height, width))
     if kind == "rectangle":
