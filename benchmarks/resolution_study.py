@@ -12,7 +12,7 @@ Usage (from the repository root, venv active):
 
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
-        --sizes 32x192 64x384 128x768 --epochs 10
+        --sizes 16x192 32x384 64x768 --epochs 15
 
 Pass the JSON to the evaluate stage with ``--resolution-study`` to carry it into
 ``evaluation.json`` (``resolution_study``), where the dossier reports it.
@@ -76,7 +76,9 @@ def study_one(
         "cpu",
         progress=sys.stderr.isatty(),
     )
-    meta = CheckpointMeta(eval_params.detector, model.config, roi)
+    meta = CheckpointMeta(
+        eval_params.detector, model.config, roi, alignment=train.model_alignment(params)
+    )
     options = dataclasses.asdict(eval_params.four_ms_ssim)
     scorer = ReconstructionScorer(
         model.cpu().eval(),

@@ -46,7 +46,7 @@ from pipeline.evaluation.modes import evaluate_mode, headline
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
-from pipeline.models.checkpoint import load_autoencoder, preprocess_masks
+from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import torch_threads
@@ -132,7 +132,7 @@ def evaluate_detector(
     meta = scorer.meta
     doc["working_resolution"] = [meta.image_height, meta.image_width]
     doc["roi"] = {"kind": meta.roi.kind, "coverage": meta.roi.coverage}
-    masks = None if test.masks is None else preprocess_masks(test.images, test.masks, meta)
+    masks = None if test.masks is None else scorer.working_masks(test.images, test.masks)
     if mode == "inline" and scored.heatmaps is not None and masks is not None:
         roi = np.asarray(meta.roi.mask, dtype=bool)
         doc["pixel"] = pixel_metrics(scored.heatmaps, masks, roi, params.pro_fpr_limit)

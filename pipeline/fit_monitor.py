@@ -31,13 +31,14 @@ from pipeline.data.images import load_row_image, load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
-from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import (
-    CheckpointMeta,
-    load_autoencoder,
-    preprocess_images,
-    preprocess_masks,
+from pipeline.models.alignment import (
+    Alignment,
+    prepare_images,
+    prepare_masks,
+    reference_band_height,
 )
+from pipeline.models.autoencoder import AttentionAutoencoder
+from pipeline.models.checkpoint import CheckpointMeta, load_autoencoder
 from pipeline.monitoring import calibration
 from pipeline.monitoring.figures import Example, contribution_figure
 from pipeline.monitoring.fitted import FittedMonitor, save_monitor, sha256_of
@@ -59,10 +60,24 @@ class FitImages:
     val: np.ndarray
     val_labels: np.ndarray
     val_rows: list[ManifestRow]
+    alignment: Alignment
 
 
-def load_fit_images(data_dir: Path, splits_path: Path, meta: CheckpointMeta) -> FitImages:
-    """Normal ``train`` and all ``val`` images at the model's working resolution.
+def monitor_alignment(meta: CheckpointMeta, scale: str, raw_train: np.ndarray) -> Alignment:
+    """The checkpoint's alignment, or its ``fixed``-scale variant with the band height fitted
+    on the normal training images (seal-width drift then stays visible to the monitor)."""
+    if meta.alignment.kind != "band" or scale == "stretch":
+        return meta.alignment
+    height = reference_band_height(raw_train)
+    log.info("monitor alignment: fixed scale, reference band height %.2f source rows", height)
+    return dataclasses.replace(meta.alignment, scale="fixed", reference_height=height)
+
+
+def load_fit_images(
+    data_dir: Path, splits_path: Path, meta: CheckpointMeta, scale: str = "stretch"
+) -> FitImages:
+    """Normal ``train`` and all ``val`` images at the model's working resolution, aligned as
+    ``monitor_alignment`` says.
 
     Raises:
         DatasetError: ``train`` holds a defective image, or a split has no normal image.
@@ -83,8 +98,10 @@ def load_fit_images(data_dir: Path, splits_path: Path, meta: CheckpointMeta) -> 
             f"{len(train_rows)} and {int(np.sum(labels == 0))}); adjust the prepare params"
         )
     size = (meta.image_height, meta.image_width)
-    train = preprocess_images(load_stack(data_dir, train_rows), meta)
-    val = preprocess_images(load_stack(data_dir, val_rows), meta)
+    raw_train = load_stack(data_dir, train_rows)
+    alignment = monitor_alignment(meta, scale, raw_train)
+    train = prepare_images(raw_train, alignment, *size)
+    val = prepare_images(load_stack(data_dir, val_rows), alignment, *size)
     log.info(
         "fit on %d normal train images; val %d normal + %d defective at %d x %d",
         len(train),
@@ -92,7 +109,7 @@ def load_fit_images(data_dir: Path, splits_path: Path, meta: CheckpointMeta) -> 
         int(labels.sum()),
         *size,
     )
-    return FitImages(train, val, labels, val_rows)
+    return FitImages(train, val, labels, val_rows, alignment)
 
 
 def fit_chosen(
@@ -135,11 +152,11 @@ def write_examples(
     images: FitImages,
     val_features: np.ndarray,
     scores: np.ndarray,
-    context: tuple[Path, int, CheckpointMeta],
+    context: tuple[Path, int],
     path: Path,
 ) -> list[str]:
     """Overlay the highest-scoring defective and the median normal ``val`` images."""
-    data_dir, n, meta = context
+    data_dir, n = context
     defective = [i for i in np.argsort(-scores) if images.val_labels[i] == 1][: (n + 1) // 2]
     normal = [i for i in np.argsort(scores) if images.val_labels[i] == 0]
     middle = len(normal) // 2
@@ -150,7 +167,7 @@ def write_examples(
     for k, i in enumerate(chosen):
         row = images.val_rows[i]
         raw = load_row_image(data_dir, row)[None]
-        mask = preprocess_masks(raw, load_row_mask(data_dir, row)[None], meta)[0]
+        mask = prepare_masks(raw, load_row_mask(data_dir, row)[None], images.alignment, *size)[0]
         title = f"{row.image_id} ({row.defect_type}) score {scores[i]:.2f}"
         examples.append(Example(images.val[i], heat[k], title, mask))
     if examples:
@@ -245,13 +262,13 @@ def run(
     torch.set_num_threads(torch_threads(params.torch_threads))
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
-    images = load_fit_images(data_dir, splits_path, meta)
+    images = load_fit_images(data_dir, splits_path, meta, params.alignment_scale)
     fit = fit_layers(model, images, params, (model_path, meta.architecture))
     scores, features = fit.val_scores, fit.val_features
     assert fit.monitor is not None and scores is not None and features is not None
-    monitor = dataclasses.replace(fit.monitor, alignment=meta.alignment.to_dict())
+    monitor = dataclasses.replace(fit.monitor, alignment=images.alignment.to_dict())
     out_dir.mkdir(parents=True, exist_ok=True)
-    context = (data_dir, params.n_examples, meta)
+    context = (data_dir, params.n_examples)
     shown = write_examples(monitor, images, features, scores, context, out_dir / EXAMPLES_PNG)
     monitor_sha = save_monitor(monitor, out_dir / "monitor.pkl")
     facts = {

@@ -95,11 +95,16 @@ class Params:
     ``threshold_rule``: the operating threshold, fitted on ``val``: ``mean_plus_k_sigma`` of
     the normal scores (the paper's unsupervised rule, k = ``threshold_k``) or ``supervised``
     (``supervised_criterion`` on normal + defective). Both are fitted and stored.
+    ``alignment_scale``: with a band-aligned checkpoint, ``fixed`` keeps the band's height
+    (its centre line is aligned, a reference height fitted on train spans the band rows), so
+    seal-width drift reaches the monitor; ``stretch`` reuses the inline model's alignment,
+    which normalises the band's height away.
     ``torch_threads`` is overridden by ``$SEALAUDIT_TORCH_THREADS``.
     """
 
     seed: int = 20250905
     layer: str = "enc1"
+    alignment_scale: Literal["fixed", "stretch"] = "fixed"
     n_features_kept: int = 500
     covariance: Covariance = "ledoit_wolf"
     ridge: float = 1e-5

@@ -23,8 +23,9 @@ from tqdm import tqdm
 from pipeline.data.images import load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow
 from pipeline.data.splits import rows_in_split
+from pipeline.models.alignment import Alignment, prepare_images, prepare_masks
 from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import CheckpointMeta, preprocess_images
+from pipeline.models.checkpoint import CheckpointMeta, preprocess_images, preprocess_masks
 from pipeline.models.four_ssim import four_ms_ssim, four_ssim
 from pipeline.models.scores import SCORE_FUNCTIONS
 
@@ -117,6 +118,10 @@ class Scorer(Protocol):
         """(N, H0, W0) images in [0, 1] -> ``Scored``."""
         ...
 
+    def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """(N, H0, W0) ground-truth masks -> (N, H, W) bool in the frame of the maps."""
+        ...
+
 
 def batches(images: np.ndarray, batch_size: int, what: str = "scoring") -> Iterator[torch.Tensor]:
     """(n, 1, H, W) float32 tensors of consecutive images, with a progress bar."""
@@ -154,6 +159,10 @@ class ReconstructionScorer:
     def working(self, images: np.ndarray) -> np.ndarray:
         """(N, H0, W0) -> (N, H, W) at the checkpoint's working resolution."""
         return preprocess_images(images, self.meta)
+
+    def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """(N, H0, W0) ground-truth masks -> (N, H, W) bool, aligned like their images."""
+        return preprocess_masks(images, masks, self.meta)
 
     def pairs(self, images: np.ndarray) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """(x, x_hat) batches of (n, 1, H, W) for images already at the working resolution."""
@@ -211,9 +220,26 @@ class FeatureDistanceScorer:
         self.model, self.meta, self.detector = model.eval(), meta, detector
         self.estimator, self.layer, self.batch_size = estimator, layer, batch_size
 
+    def working(self, images: np.ndarray) -> np.ndarray:
+        """(N, H0, W0) -> (N, H, W) model input, aligned as the monitor was fitted (a fitted
+        monitor may keep the band's height, see ``fit_monitor.monitor_alignment``)."""
+        size = (self.meta.image_height, self.meta.image_width)
+        return prepare_images(images, self.alignment, *size)
+
+    def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        """(N, H0, W0) ground-truth masks -> (N, H, W) bool, aligned like their images."""
+        size = (self.meta.image_height, self.meta.image_width)
+        return prepare_masks(images, masks, self.alignment, *size)
+
+    @property
+    def alignment(self) -> Alignment:
+        """The monitor's recorded alignment, else the checkpoint's."""
+        recorded = getattr(self.estimator, "alignment", None)
+        return Alignment.from_dict(recorded) if recorded else self.meta.alignment
+
     def __call__(self, images: np.ndarray, keep_maps: bool = False) -> Scored:
         """Mahalanobis distances; maps are the estimator's contribution maps, upsampled."""
-        work = preprocess_images(images, self.meta)
+        work = self.working(images)
         scores, maps = [], []
         with torch.no_grad():
             for x in batches(work, self.batch_size, f"{self.detector} {self.layer}"):

@@ -50,10 +50,18 @@ class Alignment:
         kind: ``none`` (resize the whole crop) or ``band`` (straighten the band).
         band_rows: (top, bottom) fractions of the output height where the band's fitted edges
             land; the rest of the output shows the web above and below.
+        scale: ``stretch`` maps each image's own edges onto ``band_rows`` (band width
+            normalised away: best for finding local defects); ``fixed`` maps its centre line
+            to the middle of ``band_rows`` with ``reference_height`` source rows spanning them,
+            so a narrower or wider band stays visible (the monitoring mode: seal-width drift).
+        reference_height: band height in source rows that ``fixed`` maps onto ``band_rows``
+            (fitted: the median over normal training images).
     """
 
     kind: Literal["none", "band"] = "none"
     band_rows: tuple[float, float] = (0.25, 0.75)
+    scale: Literal["stretch", "fixed"] = "stretch"
+    reference_height: float = 0.0
 
     def check(self) -> None:
         """Raise ValueError on an unknown kind or band rows outside (0, 1)."""
@@ -64,10 +72,19 @@ class Alignment:
             raise ValueError(
                 f"alignment band_rows {self.band_rows} must satisfy 0 < top < bottom < 1"
             )
+        if self.scale not in ("stretch", "fixed"):
+            raise ValueError(f"alignment scale {self.scale!r} must be 'stretch' or 'fixed'")
+        if self.scale == "fixed" and self.reference_height <= 0:
+            raise ValueError("alignment scale 'fixed' needs a fitted reference_height > 0")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
-        return {"kind": self.kind, "band_rows": list(self.band_rows)}
+        return {
+            "kind": self.kind,
+            "band_rows": list(self.band_rows),
+            "scale": self.scale,
+            "reference_height": self.reference_height,
+        }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> Alignment:
@@ -75,7 +92,12 @@ class Alignment:
         if not raw:
             return cls()
         rows = raw.get("band_rows") or cls.band_rows
-        return cls(raw["kind"], (float(rows[0]), float(rows[1])))
+        return cls(
+            raw["kind"],
+            (float(rows[0]), float(rows[1])),
+            raw.get("scale", "stretch"),
+            float(raw.get("reference_height", 0.0)),
+        )
 
 
 def _trimmed_line(values: np.ndarray) -> np.ndarray:
@@ -126,20 +148,32 @@ def band_edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fitted_top, fitted_bottom
 
 
+def _mapped_edges(
+    top: np.ndarray, bottom: np.ndarray, alignment: Alignment
+) -> tuple[np.ndarray, np.ndarray]:
+    """The source rows (W0,) each that land on ``band_rows``: the fitted edges (stretch) or
+    the centre line +- half the reference height (fixed)."""
+    if alignment.scale == "stretch":
+        return top, bottom
+    centre, half = (top + bottom) / 2, alignment.reference_height / 2
+    return centre - half, centre + half
+
+
 def _sampling_grid(
     top: np.ndarray,
     bottom: np.ndarray,
     source: tuple[int, int],
     output: tuple[int, int],
-    band_rows: tuple[float, float],
+    alignment: Alignment,
 ) -> torch.Tensor:
     """(1, h, w, 2) ``grid_sample`` coordinates mapping output pixels into the source image."""
     source_h, source_w = source
     out_h, out_w = output
     x_source = (np.arange(out_w) + 0.5) * source_w / out_w - 0.5
-    top_x = np.interp(x_source, np.arange(source_w), top)
-    bottom_x = np.interp(x_source, np.arange(source_w), bottom)
-    row_top, row_bottom = band_rows[0] * out_h, band_rows[1] * out_h
+    top_x, bottom_x = _mapped_edges(top, bottom, alignment)
+    top_x = np.interp(x_source, np.arange(source_w), top_x)
+    bottom_x = np.interp(x_source, np.arange(source_w), bottom_x)
+    row_top, row_bottom = alignment.band_rows[0] * out_h, alignment.band_rows[1] * out_h
     rows_per_out = (bottom_x - top_x) / (row_bottom - row_top)
     y_out = np.arange(out_h) + 0.5
     y_source = top_x[None, :] + (y_out[:, None] - row_top) * rows_per_out[None, :]
@@ -153,9 +187,10 @@ def align_image(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One (H0, W0) image -> (aligned (h, w) float32 in [0, 1], geometry (2, W0) top/bottom)."""
     top, bottom = band_edges(image)
-    grid = _sampling_grid(top, bottom, image.shape, output, alignment.band_rows)
+    grid = _sampling_grid(top, bottom, image.shape, output, alignment)
     # Anti-alias like the plain resize: low-pass by the downscale factor before sampling.
-    rows_per_out = float(np.median(bottom - top)) / (
+    mapped_top, mapped_bottom = _mapped_edges(top, bottom, alignment)
+    rows_per_out = float(np.median(mapped_bottom - mapped_top)) / (
         (alignment.band_rows[1] - alignment.band_rows[0]) * output[0]
     )
     cols_per_out = image.shape[1] / output[1]
@@ -180,7 +215,7 @@ def align_mask(
         max(int(np.ceil(mask.shape[1] / output[1])), 1),
     )
     grown = ndimage.maximum_filter(np.asarray(mask, dtype=np.float32), size=factor)
-    grid = _sampling_grid(geometry[0], geometry[1], mask.shape, output, alignment.band_rows)
+    grid = _sampling_grid(geometry[0], geometry[1], mask.shape, output, alignment)
     sampled = F.grid_sample(
         torch.from_numpy(grown)[None, None],
         grid,
@@ -246,3 +281,12 @@ def prepare_masks(
         geometry = np.stack(band_edges(image))
         aligned.append(align_mask(mask, geometry, alignment, output))
     return np.stack(aligned) if aligned else np.zeros((0, height, width), dtype=bool)
+
+
+def reference_band_height(images: np.ndarray) -> float:
+    """Median fitted band height (source rows) of (N, H0, W0) normal images: the
+    ``reference_height`` of a ``fixed`` alignment."""
+    heights = [float(np.median(np.subtract(*band_edges(image)[::-1]))) for image in images]
+    if not heights:
+        raise ValueError("reference_band_height: no images given")
+    return float(np.median(heights))

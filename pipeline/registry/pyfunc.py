@@ -159,10 +159,9 @@ class SealModel(PythonModel):
         return result
 
     def working_images(self, images: list[np.ndarray]) -> np.ndarray:
-        """(N, H, W) float32 at the working resolution (each image resized on its own)."""
-        from pipeline.models.checkpoint import preprocess_images
-
-        return np.stack([preprocess_images(image[None], self.meta)[0] for image in images])
+        """(N, H, W) float32 model input (each image prepared on its own, as the mode's
+        scorer prepares it: the monitor may align with its own band scale)."""
+        return np.stack([self.scorer.working(image[None])[0] for image in images])
 
 
 class InlineModel(SealModel):

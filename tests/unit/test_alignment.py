@@ -14,6 +14,7 @@ from pipeline.models.alignment import (
     band_edges,
     prepare_images,
     prepare_masks,
+    reference_band_height,
 )
 
 HEIGHT, WIDTH = 64, 256
@@ -97,3 +98,24 @@ def test_alignment_round_trips_and_checks() -> None:
     assert Alignment.from_dict(None) == Alignment()
     with pytest.raises(ValueError, match="band_rows"):
         Alignment("band", (0.8, 0.2)).check()
+
+
+def test_fixed_scale_keeps_a_narrower_band_narrower() -> None:
+    wide, narrow = tilted_band(20.0, 20.0, 0.0), tilted_band(22.0, 12.0, 0.0)
+    reference = reference_band_height(np.stack([wide, wide, narrow]))
+    assert abs(reference - 20.0) < 1.5
+    fixed = Alignment("band", (0.25, 0.75), "fixed", reference)
+    rows_dark = []
+    for image in (wide, narrow):
+        aligned, _ = align_image(image, fixed, (32, 128))
+        rows_dark.append(int((aligned.mean(axis=1) < 0.45).sum()))
+        stretched, _ = align_image(image, BAND, (32, 128))
+        assert 14 <= int((stretched.mean(axis=1) < 0.45).sum()) <= 18  # always ~16 rows
+    assert rows_dark[0] - rows_dark[1] >= 6  # 20 vs 12 source rows stay apart
+
+
+def test_fixed_scale_needs_a_reference_height() -> None:
+    with pytest.raises(ValueError, match="reference_height"):
+        Alignment("band", (0.25, 0.75), "fixed", 0.0).check()
+    fixed = Alignment("band", (0.25, 0.75), "fixed", 18.5)
+    assert Alignment.from_dict(fixed.to_dict()) == fixed
