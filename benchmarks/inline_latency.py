@@ -1,7 +1,8 @@
 """Inline-mode speed and size on this machine: prints figures, writes JSON. Never a test.
 
 Measures, at the working resolution of the trained model (or of ``params.yaml`` when no model
-is trained yet): single-image latency p50/p95 of reconstruction + 4-MS-SSIM scoring, batched
+is trained yet): single-image latency p50/p95 of reconstruction + 4-MS-SSIM scoring, the same
+end to end from a raw dataset frame (band alignment included) and the alignment alone, batched
 throughput, training time per epoch (forward + backward), peak resident memory, parameter count,
 FLOPs per image (torch's FlopCounterMode) and the ratio of achieved to peak FLOP/s, where "peak"
 is the best dense-matmul rate measured on the same threads (a practical ceiling, not a datasheet
@@ -23,8 +24,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pipeline.config import load_section
+from pipeline.data.images import load_gray
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
-from pipeline.models.checkpoint import load_autoencoder
+from pipeline.models.checkpoint import load_autoencoder, preprocess_images
 from pipeline.models.four_ssim import four_ms_ssim
 
 
@@ -40,6 +42,7 @@ def load_or_build(model_path: Path, params_path: Path) -> tuple[torch.nn.Module,
         widths=train.model.widths,
         latent_dim=train.model.latent_dim,
         skip_levels=train.model.skip_levels,
+        bottleneck=train.model.bottleneck,
     )
     return build_model("attention_ae", config, seed=0).eval(), "untrained (params.yaml size)"
 
@@ -67,10 +70,39 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
+def end_to_end_latency(
+    model_path: Path, data_dir: Path, model: torch.nn.Module, repeats: int
+) -> dict[str, float]:
+    """p50/p95 ms of one raw dataset frame -> band alignment -> reconstruction -> pooled
+    4-MS-SSIM, and of the alignment alone; empty without a trained model or a dataset."""
+    frames = sorted((data_dir / "images").glob("*.png"))[:1]
+    if not model_path.is_file() or not frames:
+        return {}
+    _, meta = load_autoencoder(model_path)
+    raw = load_gray(frames[0])[None]
+    roi = torch.from_numpy(meta.roi.mask)[None, None]
+
+    def full() -> torch.Tensor:
+        x = torch.from_numpy(preprocess_images(raw, meta))[:, None]
+        with torch.no_grad():
+            return four_ms_ssim(x, model(x), roi, pooling="max").score
+
+    align = timed(lambda: preprocess_images(raw, meta), repeats)
+    total = timed(full, repeats)
+    return {
+        "raw_frame": list(raw.shape[1:]),
+        "alignment": meta.alignment.kind,
+        "preprocess_p50_ms": 1000 * percentile(align, 0.50),
+        "end_to_end_p50_ms": 1000 * percentile(total, 0.50),
+        "end_to_end_p95_ms": 1000 * percentile(total, 0.95),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=Path("artifacts/train/attention_ae/model.pt"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--data", type=Path, default=Path("data"), help="a raw frame from here")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batch", type=int, default=16)
@@ -86,6 +118,7 @@ def main() -> None:
             return four_ms_ssim(x, model(x)).score
 
     single = timed(lambda: score(one), args.repeats)
+    end_to_end = end_to_end_latency(args.model, args.data, model, args.repeats)
     batched = timed(lambda: score(batch), max(3, args.repeats // 5))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(one)
@@ -109,6 +142,7 @@ def main() -> None:
         "parameters": count_parameters(model),
         "latency_single_p50_ms": 1000 * percentile(single, 0.50),
         "latency_single_p95_ms": 1000 * percentile(single, 0.95),
+        **end_to_end,
         "throughput_batched_images_per_s": args.batch / statistics.median(batched),
         "train_images_per_s": args.batch / step,
         "train_seconds_per_epoch_240_images": 240 * step / args.batch,
