@@ -15,6 +15,7 @@ from pipeline import fit_monitor
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, rows_in_split, write_splits
+from pipeline.models.alignment import Alignment
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import load_autoencoder, save_autoencoder
 from pipeline.models.roi import Roi
@@ -149,3 +150,28 @@ def test_an_unknown_layer_is_a_one_line_error(
     assert code == 2
     assert "enc7" in capsys.readouterr().err
     assert not (tmp_path / "out" / "monitor.pkl").exists()
+
+
+def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    config = AutoencoderConfig(
+        HEIGHT, WIDTH, widths=(8, 16, 32), latent_dim=8, dropout=0.0, skip_levels=(2,)
+    )
+    model = build_model("attention_ae", config, seed=5)
+    roi = Roi("full", {}, np.ones((HEIGHT, WIDTH), dtype=bool))
+    aligned = Alignment("band", (0.25, 0.75))
+    save_autoencoder(tmp_path / "model.pt", model, "attention_ae", roi, {}, aligned)
+    args = ["--data", str(world["data"]), "--splits", str(world["splits"])]
+    args += ["--params", str(world["root"] / "params.yaml"), "--model", str(tmp_path / "model.pt")]
+    assert fit_monitor.main([*args, "--out", str(tmp_path / "out")]) == 0
+    monitor = load_monitor(tmp_path / "out" / "monitor.pkl")
+    recorded = Alignment.from_dict(monitor.alignment)
+    # the tiny world's band spans rows 10-21 of 32: the reference is its height, not the
+    # stretch alignment's, so a narrower band would stay narrower for the monitor
+    assert recorded.kind == "band" and recorded.scale == "fixed"
+    assert 9.0 <= recorded.reference_height <= 13.0
+    loaded, _ = load_autoencoder(tmp_path / "model.pt")
+    images, labels = _val(world)
+    scores, _ = monitoring_scores(loaded, monitor, images[labels == 0], with_maps=False)
+    assert np.allclose(np.sort(scores), monitor.reference.sorted_scores, rtol=1e-5)
