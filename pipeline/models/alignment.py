@@ -142,7 +142,7 @@ def band_edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         or fitted_bottom.max() > 2 * height
     ):
         raise AlignmentError(
-            "no seal band found (expected a darker horizontal band across the image); "
+            "no seal band found (expected a horizontal band darker or brighter than the web); "
             "check the crop, or set train.alignment.kind: none"
         )
     return fitted_top, fitted_bottom

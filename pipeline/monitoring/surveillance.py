@@ -22,7 +22,7 @@ import numpy as np
 from pipeline.data.images import load_gray
 from pipeline.data.manifest import DatasetError
 from pipeline.errors import SealauditError
-from pipeline.models.alignment import Alignment
+from pipeline.models.alignment import Alignment, AlignmentError
 from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.monitoring import alarms, history
 from pipeline.monitoring.batch import BatchImage, read_batch, skipped
@@ -42,8 +42,10 @@ CHUNK = 64  # images loaded and scored together
 def score_batch(
     model: AttentionAutoencoder, monitor: FittedMonitor, images: list[BatchImage]
 ) -> tuple[list[tuple[BatchImage, float]], list[dict[str, str]]]:
-    """Scores of the readable images; unreadable ones are skipped with the decoder's reason."""
+    """Scores of the readable images; unreadable ones, and frames without a seal band to
+    align, are skipped with the reason."""
     scored, bad = [], []
+    alignment = Alignment.from_dict(monitor.alignment)
     for start in range(0, len(images), CHUNK):
         ready, pixels = [], []
         for image in images[start : start + CHUNK]:
@@ -52,9 +54,12 @@ def score_batch(
             except DatasetError as error:
                 bad.append(skipped(image.file, f"unreadable image: {error}"))
                 continue
+            try:
+                pixels.append(prepare_images(model, raw[None], alignment)[0])
+            except AlignmentError as error:
+                bad.append(skipped(image.file, f"cannot align: {error}"))
+                continue
             ready.append(image)
-            alignment = Alignment.from_dict(monitor.alignment)
-            pixels.append(prepare_images(model, raw[None], alignment)[0])
         if ready:
             scores, _ = monitoring_scores(model, monitor, np.stack(pixels), with_maps=False)
             scored += list(zip(ready, scores.tolist(), strict=True))

@@ -218,3 +218,23 @@ def test_bootstrap_limits_reproduce_the_textbook_arl_of_500() -> None:
 def test_a_small_reference_gets_wider_limits() -> None:
     small, large = (calibrate_limits(_normal_sample(n), n_bootstrap=400) for n in (50, 5000))
     assert small["L"] > large["L"] + 0.2 and small["h"] > large["h"] + 2.0
+
+
+def test_a_frame_without_a_seal_band_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from pipeline.models.alignment import Alignment
+    from pipeline.models.autoencoder import AutoencoderConfig, build_model
+    from pipeline.monitoring.surveillance import score_batch
+
+    Image.fromarray(np.full((64, 256), 120, dtype=np.uint8)).save(
+        tmp_path / "L000_20240401_060000_0001.png"
+    )
+    images, _ = read_batch(tmp_path)
+    model = build_model("plain_ae", AutoencoderConfig(32, 128, widths=(4, 8)), seed=0)
+    aligned = Alignment("band", (0.25, 0.75), "fixed", 20.0).to_dict()
+    monitor = dataclasses.replace(_monitor(), alignment=aligned)
+    scored, bad = score_batch(model, monitor, images)
+    assert scored == []
+    assert bad[0]["file"] == "L000_20240401_060000_0001.png"
+    assert "cannot align" in bad[0]["reason"] and "no seal band" in bad[0]["reason"]
