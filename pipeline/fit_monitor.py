@@ -41,10 +41,10 @@ from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.models.checkpoint import CheckpointMeta, load_autoencoder
 from pipeline.monitoring import calibration
 from pipeline.monitoring.figures import Example, contribution_figure
-from pipeline.monitoring.fitted import FittedMonitor, save_monitor, sha256_of
+from pipeline.monitoring.fitted import FittedMonitor, save_monitor
 from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
 from pipeline.monitoring.spc import ReferenceDistribution
-from pipeline.provenance import stage_provenance
+from pipeline.provenance import sha256_file, stage_provenance
 from pipeline.runtime import torch_threads
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def fit_chosen(
         layer=params.layer,
         feature_shape=shape,
         checkpoint_path=str(checkpoint[0]),
-        checkpoint_sha256=sha256_of(checkpoint[0]),
+        checkpoint_sha256=sha256_file(checkpoint[0]),
         architecture=checkpoint[1],
         reference=reference,
         thresholds=thresholds,

@@ -7,6 +7,7 @@ module supplies the first two (and the environment), read once per stage.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.metadata
 import subprocess
 from pathlib import Path
@@ -79,3 +80,12 @@ def stage_provenance(stage: str, params: Any, seed: int | None = None) -> dict[s
         "package_versions": package_versions(),
         "seed": seed,
     }
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB chunks (the one file fingerprint)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

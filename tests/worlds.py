@@ -11,10 +11,10 @@ from pipeline.data.manifest import (
     IMAGES_DIR,
     MASKS_DIR,
     ManifestRow,
-    sha256_file,
     write_dataset_info,
     write_manifest,
 )
+from pipeline.provenance import sha256_file
 
 DEFECT_TYPES = ("channel", "void", "burn")
 

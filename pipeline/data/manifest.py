@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.provenance import sha256_file
 from pipeline.errors import SealauditError
 
 log = logging.getLogger(__name__)
@@ -55,14 +56,6 @@ class ManifestRow:
 MANIFEST_COLUMNS = tuple(f.name for f in fields(ManifestRow))
 _INT_COLUMNS = {"label", "height", "width"}
 
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:

@@ -23,21 +23,11 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from pipeline import __version__
+from pipeline.provenance import sha256_file
 from pipeline.config.base import ParamsError
 from pipeline.config.import_ssi import Params
 from pipeline.data.images import strict_decoding
-from pipeline.data.manifest import (
-    IMAGES_DIR,
-    MANIFEST_NAME,
-    MASKS_DIR,
-    OFFICIAL_SPLITS_NAME,
-    DatasetError,
-    ManifestRow,
-    sha256_file,
-    staged_dataset,
-    write_dataset_info,
-    write_manifest,
-)
+from pipeline.data.manifest import IMAGES_DIR, MANIFEST_NAME, MASKS_DIR, OFFICIAL_SPLITS_NAME, DatasetError, ManifestRow, staged_dataset, write_dataset_info, write_manifest
 from pipeline.data.ssi_names import (
     DEFECT_TYPES,
     OfficialSplit,

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.data.manifest import DatasetError, sha256_file
+from pipeline.provenance import sha256_file
+from pipeline.data.manifest import DatasetError
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ from pipeline.dossier.evidence import (
     read_json,
     read_jsonl,
     read_yaml,
-    sha256_of,
 )
 from pipeline.dossier.formatting import NOT_RECORDED
 from pipeline.dossier.sections import outline
+from pipeline.provenance import sha256_file
 
 MODES = ("inline", "monitoring")
 REVIEWED = "restore it from git (a reviewed file under validation/)"
@@ -134,7 +134,7 @@ def build_context(
         "signatures": records.signatures(entries, identity["model_name"], identity["version"]),
         "annexes": {
             "attachments": [
-                [attachment_name(k), k, sha256_of(files[k])[:16]] for k in sorted(files)
+                [attachment_name(k), k, sha256_file(files[k])[:16]] for k in sorted(files)
             ],
             "test_log": records.provenance_rows(documents, _evidence_files(paths)),
             "glossary": [
@@ -243,7 +243,7 @@ def _traceability(
         [
             "Governance result",
             f"{'PASS' if governance.get('success') else 'FAIL'}, "
-            f"governance.json sha256 {sha256_of(paths.evidence('governance'))[:16]}",
+            f"governance.json sha256 {sha256_file(paths.evidence('governance'))[:16]}",
         ],
         ["MLflow run", identity["run_id"]],
         [

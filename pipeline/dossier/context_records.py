@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.dossier.blocks import blocks, control_line, find_key
-from pipeline.dossier.evidence import EvidencePaths, sha256_of
+from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_value, humanize
+from pipeline.provenance import sha256_file
 from pipeline.registry.audit import MEANINGS, verify_log
 
 ALIAS_ACTIONS = ("promote", "rollback")  # entries whose version is where the alias now points
@@ -152,7 +153,7 @@ def provenance_rows(documents: dict[str, Any], files: dict[str, Path]) -> list[l
                 + (" (dirty)" if prov.get("git_dirty") else ""),
                 str(prov.get("data_md5", NOT_RECORDED))[:12],
                 fmt(prov.get("seed")),
-                sha256_of(files[key])[:16],
+                sha256_file(files[key])[:16],
             ]
         )
     return rows

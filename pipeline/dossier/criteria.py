@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.dossier.evidence import sha256_of
 from pipeline.dossier.formatting import fmt_sig
+from pipeline.provenance import sha256_file
 from pipeline.registry.criteria import evaluate_criteria, load_criteria
 
 MODES = ("inline", "monitoring")
@@ -58,7 +58,7 @@ def _source_line(path: Path) -> str:
     parts = [str(content.get("document", "")), f"rev {content.get('revision', '?')}"]
     return (
         f"{' '.join(p for p in parts if p)} (validation/{Path(path).name}, "
-        f"sha256 {sha256_of(path)[:16]})"
+        f"sha256 {sha256_file(path)[:16]})"
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import SealauditError
+from pipeline.provenance import sha256_file
 
 # Evidence file -> (path relative to the evidence folder, the DVC stage that writes it).
 REQUIRED_EVIDENCE = {
@@ -118,15 +119,6 @@ def load_evidence(paths: EvidencePaths) -> dict[str, Any]:
     return documents
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def evidence_digest(files: dict[str, Path], subject: str = "") -> str:
     """One sha256 over ``subject`` and the (name, file sha256) pairs in name order.
 
@@ -135,5 +127,5 @@ def evidence_digest(files: dict[str, Path], subject: str = "") -> str:
     """
     digest = hashlib.sha256(f"{subject}\n".encode())
     for name in sorted(files):
-        digest.update(f"{name}\0{sha256_of(files[name])}\n".encode())
+        digest.update(f"{name}\0{sha256_file(files[name])}\n".encode())
     return digest.hexdigest()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from pipeline.errors import SealauditError
+from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +120,10 @@ def write_pdf(
         gc.collect()
 
 
-def sha256_hex(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def write_sha256(path: Path) -> Path:
     """Write ``<file>.sha256`` in ``sha256sum`` format beside ``path``; return its path."""
     target = Path(f"{path}.sha256")
-    target.write_text(f"{sha256_hex(path)}  {Path(path).name}\n", encoding="utf-8")
+    target.write_text(f"{sha256_file(path)}  {Path(path).name}\n", encoding="utf-8")
     return target
 
 
@@ -155,7 +150,7 @@ def render_dossier(
         html=html_path,
         pdf=pdf_path,
         sha256_file=sha_path,
-        pdf_sha256=sha256_hex(pdf_path),
-        html_sha256=sha256_hex(html_path),
+        pdf_sha256=sha256_file(pdf_path),
+        html_sha256=sha256_file(html_path),
         seconds=seconds,
     )

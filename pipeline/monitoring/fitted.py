@@ -13,7 +13,6 @@ resolver can be added without touching the callers.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import pickle
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pipeline.errors import SealauditError
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.thresholds import Threshold
 from pipeline.monitoring.spc import ReferenceDistribution
+from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -114,15 +114,6 @@ class FittedMonitor:
         return self.estimator.contribution_map(X, feature_shape or self.feature_shape)
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save_monitor(monitor: FittedMonitor, path: Path) -> str:
     """Pickle the monitor to ``path`` (replaced atomically); returns the file's sha256."""
     path = Path(path)
@@ -131,7 +122,7 @@ def save_monitor(monitor: FittedMonitor, path: Path) -> str:
     with partial.open("wb") as handle:
         pickle.dump(monitor, handle, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)
-    return sha256_of(path)
+    return sha256_file(path)
 
 
 def load_monitor(path: Path) -> FittedMonitor:
@@ -164,7 +155,7 @@ def check_checkpoint(monitor: FittedMonitor, checkpoint: Path) -> None:
         raise MonitorError(
             f"{checkpoint}: the monitor's autoencoder checkpoint is missing; pass --checkpoint"
         )
-    actual = sha256_of(checkpoint)
+    actual = sha256_file(checkpoint)
     if actual != monitor.checkpoint_sha256:
         raise MonitorError(
             f"{checkpoint}: sha256 {actual[:12]} differs from the {monitor.checkpoint_sha256[:12]} "
@@ -200,7 +191,7 @@ def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedRef
     monitor = load_monitor(path)
     checkpoint = Path(checkpoint) if checkpoint is not None else Path(monitor.checkpoint_path)
     check_checkpoint(monitor, checkpoint)
-    version = f"local:{sha256_of(path)[:12]}"
+    version = f"local:{sha256_file(path)[:12]}"
     return ResolvedReference(monitor, checkpoint, version, str(path))
 
 

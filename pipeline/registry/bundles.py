@@ -13,12 +13,8 @@ from typing import Any
 
 from pipeline.config.register import Params
 from pipeline.errors import SealauditError
-from pipeline.registry.lineage import (
-    lineage_key,
-    lineage_tags,
-    sha256_file,
-    sha256_json,
-)
+from pipeline.provenance import sha256_file
+from pipeline.registry.lineage import lineage_key, lineage_tags, sha256_json
 from pipeline.registry.registration import ModeBundle, flatten
 
 log = logging.getLogger(__name__)

@@ -24,15 +24,6 @@ LINEAGE_KEY_TAG = f"{TAG_PREFIX}lineage_key"
 MAX_TAG_CHARS = 4000
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def sha256_json(value: Any) -> str:
     """Hex SHA-256 of the canonical JSON of ``value`` (sorted keys, no spaces)."""
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

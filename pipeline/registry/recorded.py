@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import SealauditError
-from pipeline.registry.lineage import LINEAGE_KEY_TAG, TAG_PREFIX, sha256_file
+from pipeline.provenance import sha256_file
+from pipeline.registry.lineage import LINEAGE_KEY_TAG, TAG_PREFIX
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

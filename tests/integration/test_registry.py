@@ -22,9 +22,10 @@ from PIL import Image
 
 from pipeline.cli import main as cli
 from pipeline.config.register import Params
+from pipeline.provenance import sha256_file
 from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries
-from pipeline.registry.lineage import sha256_file, sha256_json
+from pipeline.registry.lineage import sha256_json
 from pipeline.registry.promotion import PromotionError, Signature, current_champion, rollback
 from pipeline.registry.pyfunc import images_frame
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect

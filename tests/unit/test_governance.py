@@ -21,17 +21,12 @@ from PIL import Image
 from pipeline import validate_data
 from pipeline.config import ParamsError, from_mapping
 from pipeline.config.validate_data import Params
-from pipeline.data.manifest import (
-    MANIFEST_COLUMNS,
-    ManifestRow,
-    read_manifest,
-    sha256_file,
-    write_manifest,
-)
+from pipeline.data.manifest import MANIFEST_COLUMNS, ManifestRow, read_manifest, write_manifest
 from pipeline.data.splits import write_splits
 from pipeline.governance.composition import cramers_v
 from pipeline.governance.perceptual import dhash, hamming_fraction, nearest_in_other_group
 from pipeline.governance.suites import SuiteError, load_suites
+from pipeline.provenance import sha256_file
 from tests.worlds import write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,10 @@ from PIL import Image
 from pipeline import cli
 from pipeline.config import ParamsError
 from pipeline.data.images import load_row_mask
-from pipeline.data.manifest import DatasetError, read_manifest, sha256_file
+from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.ssi import SOURCE_HASHES_NAME, import_ssi
 from pipeline.prepare import read_official
+from pipeline.provenance import sha256_file
 from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree, ssi_splits_dir
 
 GOOD_ID = "NoLabel-12_20190905_035717"
