@@ -74,7 +74,7 @@ def monitor_alignment(meta: CheckpointMeta, scale: str, raw_train: np.ndarray) -
 
 
 def load_fit_images(
-    data_dir: Path, splits_path: Path, meta: CheckpointMeta, scale: str = "stretch"
+    data_dir: Path, splits_path: Path, meta: CheckpointMeta, scale: str
 ) -> FitImages:
     """Normal ``train`` and all ``val`` images at the model's working resolution, aligned as
     ``monitor_alignment`` says.

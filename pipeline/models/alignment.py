@@ -63,6 +63,9 @@ class Alignment:
     scale: Literal["stretch", "fixed"] = "stretch"
     reference_height: float = 0.0
 
+    def __post_init__(self) -> None:
+        self.check()
+
     def check(self) -> None:
         """Raise ValueError on an unknown kind or band rows outside (0, 1)."""
         if self.kind not in ALIGNMENT_KINDS:

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pipeline.errors import SealauditError
+from pipeline.models.filters import correlate_1d, gaussian_taps, symmetric_pad
 from pipeline.models.pooling import POOLINGS, Pooling, smoothed_max
 
 log = logging.getLogger(__name__)
@@ -75,26 +76,6 @@ class FourSSIMResult:
     scales_used: tuple[float, ...]
 
 
-def symmetric_pad(x: Tensor, pad: int) -> Tensor:
-    """(N, C, H, W) -> (N, C, H + 2 pad, W + 2 pad), mirrored with the edge pixel repeated
-    (scipy's ``mode="reflect"``); needs H, W >= pad."""
-    x = torch.cat([x[..., :pad].flip(-1), x, x[..., -pad:].flip(-1)], dim=-1)
-    return torch.cat([x[..., :pad, :].flip(-2), x, x[..., -pad:, :].flip(-2)], dim=-2)
-
-
-def correlate_1d(x: Tensor, taps: list[float], dim: int) -> Tensor:
-    """Valid correlation of (..., H, W) along ``dim`` (-1 or -2): ``len(taps) - 1`` shorter.
-
-    A sum of shifted slices on purpose: unlike a convolution kernel, an image's result does
-    not depend on the batch it is computed in, and short kernels run ~4x faster on CPU.
-    """
-    length = x.shape[dim] - len(taps) + 1
-    out = x.narrow(dim, 0, length) * taps[0]
-    for offset, tap in enumerate(taps[1:], start=1):
-        out.add_(x.narrow(dim, offset, length), alpha=tap)
-    return out
-
-
 def local_mean(x: Tensor, window: Window = "uniform") -> Tensor:
     """Windowed local mean of every channel, same size as the input.
 
@@ -113,13 +94,6 @@ def local_mean(x: Tensor, window: Window = "uniform") -> Tensor:
         raise ValueError(f"window must be 'uniform' or 'gaussian', got {window!r}")
     padded = symmetric_pad(x, len(taps) // 2)
     return correlate_1d(correlate_1d(padded, taps, -1), taps, -2) * scale
-
-
-def gaussian_taps(sigma: float, radius: int) -> list[float]:
-    """2 radius + 1 normalised Gaussian weights."""
-    taps = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    kernel = torch.exp(-0.5 * (taps / sigma) ** 2)
-    return (kernel / kernel.sum()).tolist()
 
 
 def antialiased_resize(x: Tensor, size: tuple[int, int]) -> Tensor:

@@ -14,33 +14,12 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-import torch
 from torch import Tensor
+
+from pipeline.models.filters import correlate_1d, gaussian_taps, symmetric_pad
 
 Pooling = Literal["mean", "max"]
 POOLINGS = ("mean", "max")
-
-
-def _taps(sigma: float) -> list[float]:
-    radius = max(int(math.ceil(3 * sigma)), 1)
-    weights = [math.exp(-0.5 * (k / sigma) ** 2) for k in range(-radius, radius + 1)]
-    total = sum(weights)
-    return [w / total for w in weights]
-
-
-def _smooth(maps: Tensor, taps: list[float], dim: int) -> Tensor:
-    """Same-size correlation along ``dim`` with edge replication; a sum of shifted slices so
-    an image's result does not depend on the batch it is scored in."""
-    radius = len(taps) // 2
-    first, last = maps.narrow(dim, 0, 1), maps.narrow(dim, maps.shape[dim] - 1, 1)
-    shape = list(maps.shape)
-    shape[dim] = radius
-    padded = torch.cat([first.expand(shape), maps, last.expand(shape)], dim=dim)
-    length = maps.shape[dim]
-    out = padded.narrow(dim, 0, length) * taps[0]
-    for offset, tap in enumerate(taps[1:], start=1):
-        out = out + padded.narrow(dim, offset, length) * tap
-    return out
 
 
 def smoothed_max(heatmap: Tensor, roi: Tensor, sigma: float) -> Tensor:
@@ -56,7 +35,9 @@ def smoothed_max(heatmap: Tensor, roi: Tensor, sigma: float) -> Tensor:
     """
     if sigma <= 0:
         raise ValueError(f"pooling sigma must be > 0, got {sigma}")
-    taps = _taps(sigma)
-    smooth = _smooth(_smooth(heatmap, taps, -1), taps, -2)
+    radius = max(math.ceil(3 * sigma), 1)
+    taps = gaussian_taps(sigma, radius)
+    padded = symmetric_pad(heatmap, radius)
+    smooth = correlate_1d(correlate_1d(padded, taps, -1), taps, -2)
     inside = roi.expand_as(smooth) > 0
     return smooth.masked_fill(~inside, float("-inf")).flatten(1).amax(dim=1)

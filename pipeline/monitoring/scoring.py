@@ -119,8 +119,8 @@ def monitoring_scores(
     """
     size = (model.config.image_height, model.config.image_width)
     scores, maps = [], []
+    alignment = Alignment.from_dict(monitor.alignment)
     for start in range(0, len(images), batch_size):
-        alignment = Alignment.from_dict(monitor.alignment)
         prepared = prepare_images(model, images[start : start + batch_size], alignment)
         features, _ = extract_features(model, prepared, monitor.layer, batch_size)
         scores.append(monitor.mahalanobis(features))
