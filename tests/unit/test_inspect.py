@@ -94,7 +94,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.filterwarnings("ignore:An input example was not provided")
+@pytest.mark.filterwarnings("ignore:.*An input example was not provided")
 def test_inspect_writes_heatmap_and_overlay_at_the_raw_image_size(
     world: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
