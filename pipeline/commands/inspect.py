@@ -4,27 +4,51 @@ The model is a packaged MLflow model (``models:/sealaudit-inline@champion``, ``r
 model folder), so the threshold, ROI and preprocessing are exactly those that were validated.
 An unreadable image is reported on its own line and the batch goes on; the exit code is 2 when
 any image could not be inspected.
+
+Heatmaps come back in the frame of the image as captured (the model maps its band-aligned
+working frame back, ``alignment.map_to_source``), so an operator finds the blob on the defect
+in their own picture; the overlay draws it there.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import io
+import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "models:/sealaudit-inline@champion"
+HEATMAPS_HELP = (
+    "folder for two PNGs per image, both the size of the image as captured (its raw frame, "
+    "not the model's aligned working frame): STEM_heatmap.png, 8-bit grey, 255 = anomaly 1.0 "
+    "or more, 0 outside what the model sees; STEM_overlay.png, the image in grey with the "
+    "anomaly in red, full red at the larger of the image's peak and the threshold"
+)
+OVERLAY_RED = (1.0, 0.0, 0.0)
+OVERLAY_OPACITY = 0.7  # the strongest anomaly still lets the seal texture show through
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the ``inspect`` command."""
-    parser = commands.add_parser("inspect", help="score images with a registered model")
+    parser = commands.add_parser(
+        "inspect",
+        help="score images with a registered model",
+        description="Score images with a packaged model: score, threshold, PASS/REJECT; with "
+        "--heatmaps also where the anomaly is, drawn on each image as captured.",
+    )
     parser.add_argument("images", nargs="+", type=Path, help="8-bit grayscale PNG/BMP files")
     parser.add_argument(
         "--model", default=DEFAULT_MODEL, help=f"MLflow model URI ({DEFAULT_MODEL})"
     )
-    parser.add_argument("--heatmaps", type=Path, default=None, help="folder for heatmap PNGs")
+    parser.add_argument("--heatmaps", type=Path, default=None, metavar="DIR", help=HEATMAPS_HELP)
     parser.set_defaults(handler=_inspect)
 
 
@@ -66,10 +90,58 @@ def _inspect(args: argparse.Namespace) -> int:
             f"{row['threshold_id']}"
         )
         if want_heatmap and "heatmap" in row:
-            _write_heatmap(row["heatmap"], args.heatmaps / f"{path.stem}_heatmap.png")
+            _write_heatmaps(path, row["heatmap"], float(row["threshold"]), args.heatmaps)
     return 2 if failures else 0
 
 
-def _write_heatmap(value: Any, target: Path) -> None:
+def _write_heatmaps(image_path: Path, value: Any, threshold: float, folder: Path) -> None:
+    """``<stem>_heatmap.png`` as the model sent it and ``<stem>_overlay.png`` on the image."""
+    import numpy as np
+    from PIL import Image
+
+    from pipeline.data.images import load_gray
+
     data = value if isinstance(value, bytes) else base64.b64decode(value)
-    target.write_bytes(data)
+    (folder / f"{image_path.stem}_heatmap.png").write_bytes(data)
+    with Image.open(io.BytesIO(data)) as png:
+        heatmap = np.asarray(png, dtype=np.float32) / 255.0
+    image = load_gray(image_path)
+    if heatmap.shape != image.shape:
+        # A model registered before heatmaps were mapped back still answers in its own frame.
+        log.warning(
+            "%s: heatmap %s is not in the image's frame %s (a model packaged before raw-frame "
+            "heatmaps); overlay skipped",
+            image_path,
+            heatmap.shape,
+            image.shape,
+        )
+        return
+    overlay = heatmap_overlay(image, heatmap, threshold)
+    Image.fromarray(overlay, mode="RGB").save(folder / f"{image_path.stem}_overlay.png")
+
+
+def heatmap_overlay(image: np.ndarray, heatmap: np.ndarray, threshold: float) -> np.ndarray:
+    """The image in grey with its heatmap in red on top.
+
+    Colour is full at the larger of the heatmap's peak and the threshold: a rejected image's
+    peak is full red, a passing image's blob stays pale, and noise on a clean image is not
+    stretched into a red alarm (with max pooling the score is the smoothed peak of this map,
+    so the threshold is on its scale).
+
+    Args:
+        image: (H, W) float in [0, 1], the image as captured.
+        heatmap: (H, W) anomaly in the same frame.
+        threshold: the model's decision threshold.
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    import numpy as np
+
+    if image.shape != heatmap.shape:
+        raise ValueError(f"image {image.shape} and heatmap {heatmap.shape} differ in shape")
+    ceiling = max(float(heatmap.max(initial=0.0)), threshold, 1e-6)
+    opacity = OVERLAY_OPACITY * np.clip(heatmap / ceiling, 0.0, 1.0)[..., None]
+    grey = np.repeat(np.clip(image, 0.0, 1.0)[..., None], 3, axis=-1)
+    rgb = grey * (1.0 - opacity) + np.asarray(OVERLAY_RED) * opacity
+    return np.rint(rgb * 255.0).astype(np.uint8)

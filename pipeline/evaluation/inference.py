@@ -23,9 +23,9 @@ from tqdm import tqdm
 from pipeline.data.images import load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow
 from pipeline.data.splits import rows_in_split
-from pipeline.models.alignment import Alignment, prepare_images, prepare_masks
+from pipeline.models.alignment import Alignment, align_images, prepare_masks
 from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import CheckpointMeta, preprocess_images, preprocess_masks
+from pipeline.models.checkpoint import CheckpointMeta, preprocess_masks, preprocess_with_geometry
 from pipeline.models.four_ssim import four_ms_ssim, four_ssim
 from pipeline.models.scores import SCORE_FUNCTIONS
 
@@ -156,9 +156,19 @@ class ReconstructionScorer:
         self.score_name, self.options, self.batch_size = score_name, dict(options or {}), batch_size
         self.roi = torch.from_numpy(np.asarray(meta.roi.mask, dtype=bool))[None, None]
 
+    @property
+    def alignment(self) -> Alignment:
+        """The checkpoint's alignment (the frame of the heatmaps)."""
+        return self.meta.alignment
+
     def working(self, images: np.ndarray) -> np.ndarray:
         """(N, H0, W0) -> (N, H, W) at the checkpoint's working resolution."""
-        return preprocess_images(images, self.meta)
+        return self.working_with_geometry(images)[0]
+
+    def working_with_geometry(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, H0, W0) -> (N, H, W) model input and its (N, 2, W0) band geometry (None: a
+        plain resize), see ``alignment.align_images``."""
+        return preprocess_with_geometry(images, self.meta)
 
     def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """(N, H0, W0) ground-truth masks -> (N, H, W) bool, aligned like their images."""
@@ -223,8 +233,12 @@ class FeatureDistanceScorer:
     def working(self, images: np.ndarray) -> np.ndarray:
         """(N, H0, W0) -> (N, H, W) model input, aligned as the monitor was fitted (a fitted
         monitor may keep the band's height, see ``fit_monitor.monitor_alignment``)."""
+        return self.working_with_geometry(images)[0]
+
+    def working_with_geometry(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``working`` and its (N, 2, W0) band geometry (None: a plain resize)."""
         size = (self.meta.image_height, self.meta.image_width)
-        return prepare_images(images, self.alignment, *size)
+        return align_images(images, self.alignment, *size)
 
     def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """(N, H0, W0) ground-truth masks -> (N, H, W) bool, aligned like their images."""

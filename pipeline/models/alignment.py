@@ -16,7 +16,8 @@ stays visible after alignment instead of being straightened away. Each output co
 a linear resampling of its source column that maps the fitted edges to ``band_rows``.
 
 The geometry (fitted top and bottom per source column) is returned with the images, so masks
-are aligned the same way and heatmaps can be traced back to the source frame.
+are aligned the same way and heatmaps are traced back to the source frame (``map_to_source``,
+the inverse resampling: what an operator sees on the image they captured).
 """
 
 from __future__ import annotations
@@ -229,6 +230,77 @@ def align_mask(
     return sampled[0, 0].numpy() >= 0.5
 
 
+def _working_coordinates(
+    geometry: np.ndarray | None,
+    alignment: Alignment,
+    source: tuple[int, int],
+    output: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Working-frame (row (H0, W0), column (W0,)) of every source pixel, in output pixel
+    indices (pixel centres on integers): the inverse of ``_sampling_grid``.
+
+    Without geometry the working frame is the source resized (``kind: none``).
+    """
+    source_h, source_w = source
+    out_h, out_w = output
+    cols = (np.arange(source_w) + 0.5) * out_w / source_w - 0.5
+    y = np.arange(source_h, dtype=np.float64)[:, None]
+    if geometry is None or alignment.kind == "none":
+        rows = (y + 0.5) * out_h / source_h - 0.5
+        return np.broadcast_to(rows, source), cols
+    if geometry.shape != (2, source_w):
+        raise ValueError(f"geometry {geometry.shape} does not fit a source {source}; want (2, W0)")
+    edges = np.asarray(geometry, dtype=np.float64)
+    top, bottom = _mapped_edges(edges[0], edges[1], alignment)
+    row_top, row_bottom = alignment.band_rows[0] * out_h, alignment.band_rows[1] * out_h
+    # _sampling_grid sends output edge coordinate u to source row top + (u - row_top) * scale.
+    out_per_source_row = (row_bottom - row_top) / (bottom - top)
+    rows = row_top + (y - top[None, :]) * out_per_source_row[None, :] - 0.5
+    return rows, cols
+
+
+def map_to_source(
+    work_map: np.ndarray,
+    geometry: np.ndarray | None,
+    alignment: Alignment,
+    source: tuple[int, int],
+) -> np.ndarray:
+    """A working-frame map (a heatmap) -> the frame of the source image it was aligned from.
+
+    Each source pixel samples the map bilinearly where ``align_image`` put it; source pixels
+    whose place lies outside the working frame (web far above or below the band) get 0.
+
+    Args:
+        work_map: (h, w) map in the frame ``align_image`` / ``align_images`` gave the image.
+        geometry: (2, W0) fitted top/bottom source rows per column from ``align_image``, or
+            None when the working frame is the source resized (``kind: none``, or an image
+            taken as prepared).
+        alignment: the alignment that made the working frame (``stretch`` or ``fixed``).
+        source: (H0, W0) of the source image.
+
+    Returns:
+        (H0, W0) float32 map.
+    """
+    work = np.asarray(work_map, dtype=np.float32)
+    if work.ndim != 2:
+        raise ValueError(f"expected one (h, w) map, got shape {work.shape}")
+    out_h, out_w = work.shape
+    rows, cols = _working_coordinates(geometry, alignment, source, (out_h, out_w))
+    grid_x = np.broadcast_to((cols + 0.5) / out_w * 2 - 1, rows.shape)
+    grid_y = (rows + 0.5) / out_h * 2 - 1
+    grid = torch.from_numpy(np.stack([grid_x, grid_y], axis=-1)[None].astype(np.float32))
+    # Border padding keeps the outermost half pixel at full value; the frame test zeroes the rest.
+    sampled = F.grid_sample(
+        torch.from_numpy(work)[None, None],
+        grid,
+        mode="bilinear",
+        padding_mode="border",
+        align_corners=False,
+    )[0, 0].numpy()
+    inside = (rows >= -0.5) & (rows <= out_h - 0.5)
+    return np.where(inside, sampled, 0.0).astype(np.float32)
+
+
 def resize_images(images: np.ndarray, height: int, width: int, chunk: int = 64) -> np.ndarray:
     """Resize an (N, H0, W0) stack in [0, 1] to (N, height, width) float32 (no alignment)."""
     stack = np.asarray(images, dtype=np.float32)
@@ -247,22 +319,38 @@ def resize_images(images: np.ndarray, height: int, width: int, chunk: int = 64) 
     return out
 
 
-def prepare_images(images: np.ndarray, alignment: Alignment, height: int, width: int) -> np.ndarray:
-    """(N, H0, W0) images in [0, 1] -> (N, height, width) model input under ``alignment``.
+def align_images(
+    images: np.ndarray, alignment: Alignment, height: int, width: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, H0, W0) images in [0, 1] -> model input and the geometry that made it.
 
     A stack already at (height, width) is returned as it is (taken as prepared), the same rule
     as ``resize_images``: working-size arrays pass through scorers without a second alignment.
+
+    Returns:
+        The (N, height, width) float32 model input under ``alignment``, and the (N, 2, W0)
+        fitted top/bottom source rows per column (what ``map_to_source`` needs to bring a
+        working-frame map back), or None when the working frame is the source frame resized
+        (``kind: none``, or a stack taken as prepared).
     """
     if alignment.kind == "none":
-        return resize_images(images, height, width)
+        return resize_images(images, height, width), None
     stack = np.asarray(images, dtype=np.float32)
     if stack.ndim != 3:
         raise ValueError(f"expected an (N, H, W) image stack, got shape {stack.shape}")
     if stack.shape[1:] == (height, width):
-        return stack
+        return stack, None
     if len(stack) == 0:
-        return np.empty((0, height, width), dtype=np.float32)
-    return np.stack([align_image(image, alignment, (height, width))[0] for image in stack])
+        no_edges = np.empty((0, 2, stack.shape[2]), np.float32)
+        return np.empty((0, height, width), np.float32), no_edges
+    pairs = [align_image(image, alignment, (height, width)) for image in stack]
+    return np.stack([aligned for aligned, _ in pairs]), np.stack([edges for _, edges in pairs])
+
+
+def prepare_images(images: np.ndarray, alignment: Alignment, height: int, width: int) -> np.ndarray:
+    """(N, H0, W0) images in [0, 1] -> (N, height, width) model input under ``alignment``
+    (``align_images`` without the geometry)."""
+    return align_images(images, alignment, height, width)[0]
 
 
 def prepare_masks(

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from pipeline.errors import SealauditError
-from pipeline.models.alignment import Alignment, prepare_images, prepare_masks
+from pipeline.models.alignment import Alignment, align_images, prepare_images, prepare_masks
 from pipeline.models.autoencoder import AttentionAutoencoder, AutoencoderConfig, build_model
 from pipeline.models.roi import Roi
 
@@ -69,6 +69,14 @@ class CheckpointMeta:
 def preprocess_images(images: np.ndarray, meta: CheckpointMeta) -> np.ndarray:
     """(N, H0, W0) images in [0, 1] -> (N, H, W) model input: aligned as in training."""
     return prepare_images(images, meta.alignment, meta.image_height, meta.image_width)
+
+
+def preprocess_with_geometry(
+    images: np.ndarray, meta: CheckpointMeta
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``preprocess_images`` and its (N, 2, W0) band geometry (None: a plain resize), which
+    ``alignment.map_to_source`` takes to bring a heatmap back to the raw frame."""
+    return align_images(images, meta.alignment, meta.image_height, meta.image_width)
 
 
 def preprocess_masks(images: np.ndarray, masks: np.ndarray, meta: CheckpointMeta) -> np.ndarray:

@@ -7,7 +7,10 @@ an (H, W) array also works in Python).
 
 Output: one row per image with ``score``, ``decision`` (``PASS`` | ``REJECT``; REJECT when
 ``score > threshold``), ``threshold_id`` and ``threshold``; with ``params={"return_heatmap":
-True}`` the inline model adds ``heatmap`` (PNG bytes, 8-bit, 255 = anomaly 1.0 or more).
+True}`` the inline model adds ``heatmap`` (PNG bytes, 8-bit, 255 = anomaly 1.0 or more) in the
+frame of the image sent: the working-frame map (band straightened, ``Scored.heatmaps``) is
+resampled back through the band geometry of that image (``alignment.map_to_source``), so a
+defect's blob sits where the defect is; pixels outside the model's view are 0.
 
 What travels inside a model (its artifacts): the autoencoder checkpoint (weights, architecture,
 working resolution, ROI mask, preprocessing), ``threshold.json`` (the operating
@@ -143,7 +146,8 @@ class SealModel(PythonModel):
         """Score every image and decide PASS / REJECT at the packaged threshold."""
         del context  # artifacts were read once in load_context
         want_heatmap = bool((params or {}).get("return_heatmap", False)) and self.mode == "inline"
-        images = self.working_images(read_images(pd.DataFrame(model_input)))
+        raw = read_images(pd.DataFrame(model_input))
+        images, geometries = self.working_images(raw)
         scored = self.scorer(images, keep_maps=want_heatmap)
         scores = np.asarray(scored.scores, dtype=float)
         result = pd.DataFrame(
@@ -155,13 +159,33 @@ class SealModel(PythonModel):
             }
         )
         if want_heatmap and scored.heatmaps is not None:
-            result["heatmap"] = [encode_png(np.clip(h, 0.0, 1.0)) for h in scored.heatmaps]
+            maps = self.source_heatmaps(scored.heatmaps, raw, geometries)
+            result["heatmap"] = [encode_png(np.clip(h, 0.0, 1.0)) for h in maps]
         return result
 
-    def working_images(self, images: list[np.ndarray]) -> np.ndarray:
-        """(N, H, W) float32 model input (each image prepared on its own, as the mode's
-        scorer prepares it: the monitor may align with its own band scale)."""
-        return np.stack([self.scorer.working(image[None])[0] for image in images])
+    def working_images(
+        self, images: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray | None]]:
+        """(N, H, W) float32 model input and each image's (2, W0) band geometry (None: a plain
+        resize). Each image is prepared on its own, as the mode's scorer prepares it (the
+        monitor may align with its own band scale), so images may differ in size."""
+        prepared = [self.scorer.working_with_geometry(image[None]) for image in images]
+        work = np.stack([stack[0] for stack, _ in prepared])
+        return work, [None if edges is None else edges[0] for _, edges in prepared]
+
+    def source_heatmaps(
+        self,
+        heatmaps: np.ndarray,
+        images: list[np.ndarray],
+        geometries: list[np.ndarray | None],
+    ) -> list[np.ndarray]:
+        """(N, H, W) working-frame heatmaps -> one (H0, W0) map per image, in its own frame."""
+        from pipeline.models.alignment import map_to_source
+
+        return [
+            map_to_source(heatmap, edges, self.scorer.alignment, image.shape)
+            for heatmap, image, edges in zip(heatmaps, images, geometries, strict=True)
+        ]
 
 
 class InlineModel(SealModel):

@@ -10,8 +10,11 @@ import pytest
 from pipeline.models.alignment import (
     Alignment,
     AlignmentError,
+    _sampling_grid,
     align_image,
+    align_images,
     band_edges,
+    map_to_source,
     prepare_images,
     prepare_masks,
     reference_band_height,
@@ -119,3 +122,96 @@ def test_fixed_scale_needs_a_reference_height() -> None:
         Alignment("band", (0.25, 0.75), "fixed", 0.0).check()
     fixed = Alignment("band", (0.25, 0.75), "fixed", 18.5)
     assert Alignment.from_dict(fixed.to_dict()) == fixed
+
+
+def _blob_round_trip(
+    image: np.ndarray, at: tuple[int, int], alignment: Alignment
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Plant a bright 3 x 3 blob centred ``at`` (row, col), align, take the blob alone in the
+    working frame (the difference it makes there: what a heatmap shows) and map it back.
+
+    Returns the (H, W) back-mapped blob and the geometry of the aligned image."""
+    planted = image.copy()
+    planted[at[0] - 1 : at[0] + 2, at[1] - 1 : at[1] + 2] = 1.0
+    work, geometry = align_images(np.stack([planted, image]), alignment, 32, 128)
+    blob = np.abs(work[0] - work[1])
+    edges = None if geometry is None else geometry[0]
+    return map_to_source(blob, edges, alignment, image.shape), edges
+
+
+@pytest.mark.parametrize(
+    "alignment",
+    [BAND, Alignment("band", (0.25, 0.75), "fixed", 20.0)],
+    ids=["stretch", "fixed"],
+)
+def test_a_blob_maps_back_to_where_it_was_planted(alignment: Alignment) -> None:
+    slope = math.tan(math.radians(1.0))
+    image = tilted_band(21.0, 12.0, slope)  # offset, tilted, narrower than the fixed reference
+    # Off the band's centre line, where stretch and fixed scale rows differently.
+    at = (int(round(21.0 + slope * 170 + 2)), 170)
+    back, edges = _blob_round_trip(image, at, alignment)
+    assert back.shape == image.shape and edges is not None
+    row, col = np.unravel_index(np.argmax(back), back.shape)
+    assert abs(col - at[1]) <= 2
+    assert abs(row - at[0]) <= 1
+    assert edges[0, col] - 1 <= row <= edges[1, col] + 1  # inside the band
+
+
+def test_without_alignment_a_blob_maps_back_through_the_plain_resize() -> None:
+    image = tilted_band(20.0, 16.0, 0.0)
+    back, edges = _blob_round_trip(image, (40, 77), Alignment())
+    assert edges is None and back.shape == image.shape
+    row, col = np.unravel_index(np.argmax(back), back.shape)
+    assert abs(row - 40) <= 1 and abs(col - 77) <= 2
+    flat = map_to_source(np.full((32, 128), 0.5), None, Alignment(), image.shape)
+    np.testing.assert_allclose(flat, 0.5)  # a resize reaches every source pixel, edges too
+
+
+@pytest.mark.parametrize(
+    "alignment",
+    [BAND, Alignment("band", (0.25, 0.75), "fixed", 24.0)],
+    ids=["stretch", "fixed"],
+)
+def test_source_pixels_outside_the_working_frame_get_zero(alignment: Alignment) -> None:
+    # band_rows (0.25, 0.75) of 32 rows: the frame spans the mapped band and half its height
+    # above and below; with a flat band from row 20 to 36 (fixed: centre 28 +- 12) that is
+    # rows 12-44 (stretch) or 4-52 (fixed) of the source.
+    _, geometry = align_image(tilted_band(20.0, 16.0, 0.0), alignment, (32, 128))
+    back = map_to_source(np.ones((32, 128)), geometry, alignment, (HEIGHT, WIDTH))
+    inside_rows = np.flatnonzero(back[:, WIDTH // 2] > 0.5)
+    top, bottom = geometry[:, WIDTH // 2]
+    height = bottom - top if alignment.scale == "stretch" else alignment.reference_height
+    centre = (top + bottom) / 2
+    assert abs(inside_rows[0] - (centre - height)) <= 1
+    assert abs(inside_rows[-1] - (centre + height)) <= 1
+    assert back[0].max() == 0.0 and back[-1].max() == 0.0
+
+
+def test_align_images_gives_prepare_images_and_the_fitted_edges() -> None:
+    stack = np.stack([tilted_band(18.0, 16.0, 0.02), tilted_band(26.0, 14.0, -0.01)])
+    work, geometry = align_images(stack, BAND, 32, 128)
+    np.testing.assert_array_equal(work, prepare_images(stack, BAND, 32, 128))
+    assert geometry is not None and geometry.shape == (2, 2, WIDTH)
+    np.testing.assert_allclose(geometry[1], np.stack(band_edges(stack[1])), atol=1e-4)
+    assert align_images(work, BAND, 32, 128)[1] is None  # taken as prepared: the frame is its own
+
+
+@pytest.mark.parametrize(
+    "alignment",
+    [BAND, Alignment("band", (0.2, 0.7), "fixed", 22.0)],
+    ids=["stretch", "fixed"],
+)
+def test_map_to_source_inverts_the_sampling_grid(alignment: Alignment) -> None:
+    # A working map holding each pixel's source row is linear along rows and columns, so
+    # bilinear sampling is exact: mapped back, every source pixel must read its own row.
+    image = tilted_band(17.0, 14.0, -0.03)
+    _, geometry = align_image(image, alignment, (32, 128))
+    grid = _sampling_grid(geometry[0], geometry[1], image.shape, (32, 128), alignment)
+    source_rows = (grid[0, ..., 1].numpy().astype(np.float64) + 1) / 2 * HEIGHT - 0.5
+    back = map_to_source(source_rows, geometry, alignment, image.shape)
+    expected = np.broadcast_to(np.arange(HEIGHT, dtype=np.float64)[:, None], image.shape)
+    seen = back != 0.0
+    inner = seen & np.roll(seen, 1, axis=0) & np.roll(seen, -1, axis=0)  # off the frame's rim
+    inner[:, :2] = inner[:, -2:] = False  # outer half columns: the resize clamps there
+    assert inner.sum() > HEIGHT * WIDTH // 3
+    np.testing.assert_allclose(back[inner], expected[inner], atol=2e-3)

@@ -1,0 +1,134 @@
+"""``sealaudit inspect --heatmaps``: heatmaps and overlays come back in the captured image's frame.
+
+The tiny world is a real (untrained) band-aligned autoencoder packaged as an MLflow model
+folder with the project's own pyfunc class and signature (no tracking server, no registry);
+the raw images are larger than the working frame, with a tilted, offset band.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pipeline.cli import main as cli
+from pipeline.commands.inspect import heatmap_overlay
+from pipeline.models.alignment import Alignment
+from pipeline.models.autoencoder import AutoencoderConfig, build_model
+from pipeline.models.checkpoint import save_autoencoder
+from pipeline.models.roi import Roi
+from pipeline.models.thresholds import Threshold
+from pipeline.registry.packaging import model_signature
+from pipeline.registry.pyfunc import InlineModel
+from pipeline.registry.tracking import TRACKING_ENV
+
+WORK_H, WORK_W = 32, 128
+RAW_H, RAW_W = 64, 256
+BAND_TOP, BAND_SLOPE, BAND_THICKNESS = 22.0, 0.02, 16.0
+DETECTOR = "attention_ae"
+
+
+def band_image(defect_at: tuple[int, int] | None = None, seed: int = 0) -> np.ndarray:
+    """(RAW_H, RAW_W) uint8: a web at 150 with a darker band whose upper edge is
+    BAND_TOP + BAND_SLOPE * col; optionally a bright 6 x 6 defect with its corner at (row, col)."""
+    rows = np.arange(RAW_H, dtype=np.float64)[:, None]
+    top = BAND_TOP + BAND_SLOPE * np.arange(RAW_W)[None, :]
+    inside = np.clip(rows - top + 0.5, 0, 1) * np.clip(top + BAND_THICKNESS - rows + 0.5, 0, 1)
+    image = 150.0 - 70.0 * inside + np.random.default_rng(seed).normal(0, 3, (RAW_H, RAW_W))
+    if defect_at is not None:
+        image[defect_at[0] : defect_at[0] + 6, defect_at[1] : defect_at[1] + 6] = 230.0
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def package_inline_model(folder: Path) -> Path:
+    """An MLflow pyfunc model folder of the inline mode around an untrained band-aligned AE."""
+    import mlflow
+
+    torch.set_num_threads(1)
+    config = AutoencoderConfig(
+        WORK_H, WORK_W, widths=(4, 8), latent_dim=8, dropout=0.0, skip_levels=(1,)
+    )
+    mask = np.zeros((WORK_H, WORK_W), dtype=bool)
+    mask[WORK_H // 4 : 3 * WORK_H // 4] = True  # the band rows of the alignment below
+    roi = Roi("rectangle", {"rows": [0.25, 0.75], "cols": [0.0, 1.0]}, mask)
+    staged = folder.parent / "staged"
+    checkpoint = staged / "checkpoint.pt"
+    save_autoencoder(
+        checkpoint,
+        build_model(DETECTOR, config, seed=0).eval(),
+        DETECTOR,
+        roi,
+        alignment=Alignment("band", (0.25, 0.75)),
+    )
+    threshold = Threshold("four_ms_ssim-fixed-0000", "four_ms_ssim", 0.2, "fixed", {}, "val", 3, 0)
+    settings = {"mode": "inline", "score": "four_ms_ssim", "detector": DETECTOR}
+    documents = {"threshold": threshold.to_dict(), "settings": {**settings, "four_ms_ssim": {}}}
+    artifacts = {"checkpoint": str(checkpoint)}
+    for name, content in documents.items():
+        (staged / f"{name}.json").write_text(json.dumps(content), encoding="utf-8")
+        artifacts[name] = str(staged / f"{name}.json")
+    mlflow.pyfunc.save_model(
+        str(folder),
+        python_model=InlineModel(),
+        artifacts=artifacts,
+        signature=model_signature(),  # declares the return_heatmap parameter
+        pip_requirements=["torch"],  # explicit: no slow requirement inference
+    )
+    return folder
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.chdir(tmp_path)  # inspect points MLflow at <repo>/mlflow.db, here
+    monkeypatch.setenv(TRACKING_ENV, "")  # setenv, so teardown removes what MLflow exports
+    package_inline_model(tmp_path / "model")
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(band_image()).save(images / "clean.png")
+    Image.fromarray(band_image(defect_at=(30, 150), seed=1)).save(images / "notch.png")
+    return tmp_path
+
+
+@pytest.mark.filterwarnings("ignore:.*An input example was not provided")
+def test_inspect_writes_heatmap_and_overlay_at_the_raw_image_size(
+    world: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = world / "heatmaps"
+    images = [str(world / "images" / name) for name in ("clean.png", "notch.png")]
+    code = cli(["inspect", *images, "--model", str(world / "model"), "--heatmaps", str(out)])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(printed) == 3  # header + one line per image
+    for stem in ("clean", "notch"):
+        with (
+            Image.open(out / f"{stem}_heatmap.png") as heat,
+            Image.open(out / f"{stem}_overlay.png") as overlay,
+        ):
+            assert heat.size == (RAW_W, RAW_H) and heat.mode == "L"
+            assert overlay.size == (RAW_W, RAW_H) and overlay.mode == "RGB"
+            heatmap = np.asarray(heat)
+        # The ROI covers the band rows of the working frame: mapped back, the heat lies on
+        # the band of the captured image (bilinear: one row of spill either side).
+        rows, cols = np.nonzero(heatmap)
+        assert rows.size > 0
+        top = BAND_TOP + BAND_SLOPE * cols
+        assert (rows >= top - 1.5).all() and (rows <= top + BAND_THICKNESS + 1.5).all()
+
+
+def test_overlay_is_grey_without_heat_and_red_at_the_peak() -> None:
+    image = np.full((4, 6), 0.5, dtype=np.float32)
+    heatmap = np.zeros_like(image)
+    heatmap[1, 2] = 0.8
+    overlay = heatmap_overlay(image, heatmap, threshold=0.2)
+    assert overlay.shape == (4, 6, 3) and overlay.dtype == np.uint8
+    assert (overlay[0, 0] == 128).all()  # untouched pixel: grey
+    red, green, blue = overlay[1, 2].astype(int)
+    assert red > 200 and green < 60 and blue < 60  # the peak: full red (0.7 opacity)
+    pale = heatmap_overlay(image, heatmap * 0.1, threshold=0.8)[1, 2].astype(int)
+    assert red > pale[0] > pale[1] > green  # below the threshold the blob stays pale
+    with pytest.raises(ValueError, match="shape"):
+        heatmap_overlay(image, heatmap[:, :3], threshold=0.2)
