@@ -54,7 +54,7 @@ from pipeline.evaluate import CHECKPOINT, inline_scorer
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
 from pipeline.models.alignment import Alignment, prepare_images
-from pipeline.provenance import stage_provenance
+from pipeline.provenance import sha256_file, stage_provenance
 
 log = logging.getLogger("detectability_ceiling")
 
@@ -199,6 +199,7 @@ def inline_reference(models: Path, params_file: Path, test: Any) -> dict[str, An
     ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=params.seed)
     return {
         "detector": params.detector,
+        "checkpoint_sha256": sha256_file(checkpoint),
         "auroc": ranking["auroc"],
         "auroc_ci": ranking["ci"]["auroc"],
         "per_type_auroc": per_type_auroc(scores, test.labels, test.defect_types),
