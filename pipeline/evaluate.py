@@ -8,6 +8,12 @@ ablation; the baselines; the paper's published figures), ``thresholds.json``, ``
 (for ``dvc metrics show``), the PNG figures and ``gallery/``, and ROC/PR points as CSV
 (for ``dvc plots``). With ``--monitor`` (the ``fit_monitor`` stage's folder) the monitoring
 mode is evaluated the same way; without it the monitoring entries are ``null``.
+
+Two benchmark studies travel with the evidence, verbatim, so the dossier can report them
+without recomputing anything: ``--resolution-study`` (``benchmarks/resolution_study.py``, why
+this working resolution) as ``resolution_study`` and ``--ceiling-study``
+(``benchmarks/detectability_ceiling.py``, what a supervised detector reaches on the same test
+split) as ``detectability_ceiling``; each is ``null`` when not given.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from pipeline.evaluation.modes import evaluate_mode, headline
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
+from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
 from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.provenance import stage_provenance
@@ -165,17 +172,6 @@ def evaluate_detector(
     return doc, [t.to_dict() for t in evaluation.thresholds], (val_scores, scored.scores)
 
 
-def read_resolution_study(path: Path | None) -> dict[str, Any] | None:
-    """The resolution study's evidence, or None when not given."""
-    if path is None:
-        return None
-    if not path.is_file():
-        raise SealauditError(
-            f"{path}: resolution study not found; run benchmarks/resolution_study.py"
-        )
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
 def _write_json(content: Any, path: Path) -> None:
     path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -188,14 +184,20 @@ def run(
     out_dir: Path,
     monitor_dir: Path | None = None,
     resolution_study: Path | None = None,
+    ceiling_study: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate the inline mode (and the monitoring mode if given); write the evidence.
 
     ``resolution_study``: JSON written by ``benchmarks/resolution_study.py``, carried verbatim
     into ``evaluation.json`` so the working resolution's justification travels with the model.
+    ``ceiling_study``: JSON written by ``benchmarks/detectability_ceiling.py``, carried
+    verbatim as ``detectability_ceiling`` so the inline figures can be read against what a
+    supervised detector reaches on the same test split.
     """
     torch.set_num_threads(torch_threads(params.torch_threads))
-    study = read_resolution_study(resolution_study)  # fail before the long part
+    # read before the long part, so a missing study fails in seconds, not after scoring
+    resolution = read_study(resolution_study, RESOLUTION.name, RESOLUTION.script)
+    ceiling = read_study(ceiling_study, CEILING.name, CEILING.script)
     rows, assignment = read_manifest(data_dir), read_splits(splits_path)
     val = load_split(data_dir, rows, assignment, "val")
     test = load_split(data_dir, rows, assignment, "test", with_masks=True)
@@ -221,7 +223,8 @@ def run(
         "baselines": baselines,
         "baselines_skipped": skipped,
         "paper_reference": paper_reference(),
-        "resolution_study": study,
+        RESOLUTION.key: resolution,
+        CEILING.key: ceiling,
         "provenance": stage_provenance("evaluate", params, seed=params.seed),
     }
     _write_json(evaluation, out_dir / "evaluation.json")
@@ -242,8 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--monitor", type=Path, default=None, help="the fit_monitor folder")
     parser.add_argument(
-        "--resolution-study", type=Path, default=None, help="benchmarks/resolution_study.py JSON"
+        "--resolution-study", type=Path, default=None, help=f"{RESOLUTION.script} JSON"
     )
+    parser.add_argument("--ceiling-study", type=Path, default=None, help=f"{CEILING.script} JSON")
     args = parser.parse_args(argv)
     configure_logging()
     try:
@@ -256,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out,
             args.monitor,
             args.resolution_study,
+            args.ceiling_study,
         )
     except SealauditError as error:
         print(f"evaluate: error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ from pipeline import __version__
 from pipeline.dossier import context_data as data
 from pipeline.dossier import context_performance as perf
 from pipeline.dossier import context_records as records
+from pipeline.dossier import context_studies as studies
 from pipeline.dossier.context_comparison import comparison_section
 from pipeline.dossier.context_thresholds import (
     gallery_section,
@@ -113,6 +114,8 @@ def build_context(
             ],
             "paper_source": str((evaluation.get("paper_reference") or {}).get("source", "")),
             "ablation": perf.ablation_rows(evaluation),
+            "resolution": studies.resolution_section(documents),
+            "ceiling": studies.ceiling_section(documents),
             "comparison": _comparison(documents, mode, champion),
         },
         "thresholds": [
