@@ -205,6 +205,7 @@ class InlineModel(SealModel):
             self.settings["score"],
             self.settings.get("four_ms_ssim") or {},
             batch_size=BATCH,
+            seal_path=self.settings.get("seal_path"),
         )
 
 
