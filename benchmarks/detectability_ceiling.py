@@ -12,7 +12,7 @@ is weak from what no detector could see at the working resolution, this script t
 3. Train a small CNN classifier (BCE, max-like pooling over locations) on 85 % of the
    reference capture events; choose the epoch on the other 15 % (never on test).
 4. Score the embedded *test* split; print AUROC with its bootstrap interval and per-type AUROC
-   beside the inline detector's (from ``artifacts/evaluate/evaluation.json`` when present).
+   beside the trained inline detector's, scored here with ``evaluate``'s own scorer.
 
 The supervised figure is an estimate from above for an unsupervised detector at the same
 resolution and on the same data: it sees 1,680 labelled defects of every type, which the

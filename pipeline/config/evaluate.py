@@ -159,7 +159,7 @@ class Params:
     seed: int = 20250905
     detector: str = "attention_ae"
     baseline: str = "plain_ae"
-    score: ScoreName = "four_ms_ssim"
+    score: ScoreName = "four_ms_ssim_path"
     four_ms_ssim: FourMsSsimParams = field(default_factory=FourMsSsimParams)
     seal_path: SealPathParams = field(default_factory=SealPathParams)
     thresholds: ThresholdParams = field(default_factory=ThresholdParams)

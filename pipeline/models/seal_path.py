@@ -22,6 +22,7 @@ and 0.50 -> 0.75 (an independent seed-777 reference set) when combined with 4-MS
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -52,7 +53,8 @@ def row_offsets(n_rows: int, drift: int) -> list[int]:
     if n_rows == 1:
         return [0]
     centre = (n_rows - 1) / 2
-    return [int(round((row - centre) / (n_rows - 1) * drift)) for row in range(n_rows)]
+    # floor(v + 0.5), not round(): banker's rounding would turn an odd drift of 5 into -2..2
+    return [math.floor((row - centre) / (n_rows - 1) * drift + 0.5) for row in range(n_rows)]
 
 
 def moving_average(profile: Tensor, width: int) -> Tensor:
@@ -131,7 +133,7 @@ def fit_path_calibration(ssim_maxima: np.ndarray, path_maxima: np.ndarray) -> Pa
     if ssim_maxima.size < 2 or ssim_maxima.shape != path_maxima.shape:
         raise ValueError("calibration needs >= 2 normal images with both maxima")
     spread = float(path_maxima.std())
-    if spread <= 0:
+    if spread <= 1e-12:  # constant up to float noise
         raise ValueError("path maxima do not vary over the normal images; cannot calibrate")
     gain = float(ssim_maxima.std()) / spread
     return PathCalibration(gain, float(ssim_maxima.mean()) - gain * float(path_maxima.mean()))
