@@ -18,3 +18,11 @@ def test_the_path_calibration_travels_into_the_packaged_settings() -> None:
 def test_a_score_without_the_path_packages_no_path_settings() -> None:
     mode_doc = {"score": "four_ms_ssim", "detector": "attention_ae", "seal_path": None}
     assert "seal_path" not in scoring_settings("inline", mode_doc, DOCS)
+
+
+def test_the_dossier_states_the_calibration_it_scores_with() -> None:
+    from pipeline.dossier.context_data import seal_path_text
+
+    text = seal_path_text({**CALIBRATED, "n_images": 240})
+    assert "17.6" in text and "-0.002" in text and "240 normal training images" in text
+    assert seal_path_text(None) == ""
