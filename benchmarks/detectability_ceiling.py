@@ -50,7 +50,7 @@ from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
-from pipeline.evaluate import CHECKPOINT, inline_scorer
+from pipeline.evaluate import CHECKPOINT, calibrate_seal_path, inline_scorer
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
 from pipeline.models.alignment import Alignment, prepare_images
@@ -187,18 +187,22 @@ def per_type_auroc(scores: np.ndarray, labels: np.ndarray, types: np.ndarray) ->
     return out
 
 
-def inline_reference(models: Path, params_file: Path, test: Any) -> dict[str, Any] | None:
-    """The trained inline detector scored on the same test images (``evaluate``'s scorer)."""
+def inline_reference(
+    models: Path, params_file: Path, train_split: Any, test: Any
+) -> dict[str, Any] | None:
+    """The trained inline detector scored on the same test images as ``evaluate`` scores them
+    (its score, options and, for the path score, the calibration fitted on train normals)."""
     params = load_section(params_file, "evaluate")
     checkpoint = models / params.detector / CHECKPOINT
     if not checkpoint.exists():
         log.warning("%s not found: no inline detector beside the ceiling", checkpoint)
         return None
-    scorer = inline_scorer(models, params)
-    scores = scorer(test.images).scores
+    seal_path = calibrate_seal_path(inline_scorer(models, params), train_split)
+    scores = inline_scorer(models, params, seal_path)(test.images).scores
     ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=params.seed)
     return {
         "detector": params.detector,
+        "score": params.score,
         "checkpoint_sha256": sha256_file(checkpoint),
         "auroc": ranking["auroc"],
         "auroc_ci": ranking["ci"]["auroc"],
@@ -220,12 +224,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     synth = reference_params(
         args.params, args.reference_seed, args.normal_events, args.defect_events
     )
+    rows, assignment = read_manifest(args.data), read_splits(args.splits)
+    test = load_split(args.data, rows, assignment, "test")
+    # the inline side first: a broken model or params fail before the long part
+    inline = inline_reference(
+        args.models, args.params, load_split(args.data, rows, assignment, "train"), test
+    )
     with tempfile.TemporaryDirectory(prefix="sealaudit-ceiling-") as scratch:
         folder = Path(scratch) / "reference"
         generate_dataset(synth, folder)
         reference = read_reference(folder, alignment, size)
-    rows = read_manifest(args.data)
-    test = load_split(args.data, rows, read_splits(args.splits), "test")
     test_images = prepare_images(test.images, alignment, *size)
     torch.set_num_threads(args.threads)
     model, history = train_ceiling(reference, args.epochs, args.seed, sys.stderr.isatty())
@@ -253,7 +261,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "aupr": ranking["aupr"],
             "per_type_auroc": per_type_auroc(scores, test.labels, test.defect_types),
         },
-        "inline_detector": inline_reference(args.models, args.params, test),
+        "inline_detector": inline,
         "provenance": stage_provenance("detectability_ceiling", vars_for_json(args), args.seed),
     }
 

@@ -189,7 +189,8 @@ class SealModel(PythonModel):
 
 
 class InlineModel(SealModel):
-    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM over the ROI."""
+    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM (with the cross-seal path
+    map and its packaged calibration under ``four_ms_ssim_path``) over the ROI."""
 
     mode = "inline"
 
