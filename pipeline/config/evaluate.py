@@ -58,11 +58,12 @@ class SealPathParams:
 
     ``max_drift_px``: largest shear of a path between the band's top and bottom rows, in
     working columns (a channel tilted 20 deg across a 25-row source band drifts ~4.5 columns
-    at 384 wide). ``highpass_px``: odd width of the moving average removed along the band.
+    at 384 wide; wider shears also catch steep wrinkles). ``highpass_px``: odd width of the
+    moving average removed along the band. Both chosen on an independent reference set.
     """
 
-    max_drift_px: int = 5
-    highpass_px: int = 9
+    max_drift_px: int = 12
+    highpass_px: int = 5
 
     def validate(self) -> None:
         """A non-negative drift; an odd high-pass width of at least 3."""
