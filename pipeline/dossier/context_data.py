@@ -64,8 +64,10 @@ def seal_path_text(seal_path: dict[str, Any] | None) -> str:
     if not seal_path:
         return ""
     calibration = seal_path.get("calibration") or {}
+    offset = calibration.get("offset")
+    sign, size = ("-", -offset) if isinstance(offset, int | float) and offset < 0 else ("+", offset)
     return (
-        f"path map x {fmt(calibration.get('gain'), 3)} + {fmt(calibration.get('offset'), 4)} "
+        f"path map x {fmt(calibration.get('gain'), 3)} {sign} {fmt(size, 4)} "
         f"(4-MS-SSIM heatmap units), fitted on {fmt(seal_path.get('n_images'))} normal "
         f"training images; shear up to {fmt(seal_path.get('max_drift_px'))} columns, "
         f"high-pass {fmt(seal_path.get('highpass_px'))} columns"

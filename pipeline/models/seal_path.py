@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,19 @@ def moving_average(profile: Tensor, width: int) -> Tensor:
     return F.avg_pool1d(padded, width, stride=1)[:, 0]
 
 
+@lru_cache(maxsize=16)
+def _shear_indices(n_rows: int, width: int, max_drift: int) -> tuple[Tensor, Tensor, Tensor]:
+    """(D, R, W) row indices, read columns and write columns (padded by max_drift + 1) of
+    every shear -max_drift..max_drift: read = c + offset, write = c - offset."""
+    pad = max_drift + 1
+    offsets = torch.tensor(
+        [row_offsets(n_rows, drift) for drift in range(-max_drift, max_drift + 1)]
+    )[:, :, None]
+    cols = torch.arange(width)[None, None, :]
+    rows = torch.arange(n_rows)[None, :, None].expand(offsets.shape[0], n_rows, width)
+    return rows, cols + offsets + pad, cols - offsets + pad
+
+
 def cross_band_map(
     residual: Tensor, band_rows: tuple[int, int], max_drift_px: int, highpass_px: int
 ) -> Tensor:
@@ -85,16 +99,17 @@ def cross_band_map(
         raise ValueError("max_drift_px >= 0 and an odd highpass_px >= 3")
     flat = residual.reshape(residual.shape[0], *residual.shape[-2:])
     band = flat[:, first:last]
-    painted = torch.zeros_like(band)
-    for drift in range(-max_drift_px, max_drift_px + 1):
-        offsets = row_offsets(last - first, drift)
-        sheared = torch.stack(
-            [shift_columns(band[:, row], -offset) for row, offset in enumerate(offsets)], dim=1
-        )
-        profile = sheared.mean(dim=1)
-        strength = (profile - moving_average(profile, highpass_px)).abs()
-        along_path = torch.stack([shift_columns(strength, offset) for offset in offsets], dim=1)
-        painted = torch.maximum(painted, along_path)
+    rows, read, write = _shear_indices(last - first, band.shape[-1], max_drift_px)
+    pad = max_drift_px + 1
+    # every shear at once: sheared[n, d, r, c] = band[n, r, c + offset[d, r]] (zero outside)
+    sheared = F.pad(band, (pad, pad))[:, rows, read]
+    profile = sheared.mean(dim=2)
+    n, shears, width = profile.shape
+    smooth = moving_average(profile.reshape(n * shears, width), highpass_px)
+    strength = (profile - smooth.reshape(n, shears, width)).abs()
+    # painted back along each path: strength[n, d, c - offset[d, r]], then the best shear
+    shear_ids = torch.arange(shears)[:, None, None].expand_as(write)
+    painted = F.pad(strength, (pad, pad))[:, shear_ids, write].amax(dim=1)
     out = torch.zeros_like(flat)
     out[:, first:last] = painted
     return out

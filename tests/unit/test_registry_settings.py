@@ -24,5 +24,5 @@ def test_the_dossier_states_the_calibration_it_scores_with() -> None:
     from pipeline.dossier.context_data import seal_path_text
 
     text = seal_path_text({**CALIBRATED, "n_images": 240})
-    assert "17.6" in text and "-0.002" in text and "240 normal training images" in text
+    assert "x 17.600 - 0.0020 (4-MS-SSIM" in text and "240 normal training images" in text
     assert seal_path_text(None) == ""
