@@ -42,6 +42,7 @@ from pipeline.evaluation.ablation import ablation_table
 from pipeline.evaluation.baselines import evaluate_baselines
 from pipeline.evaluation.gallery import write_gallery
 from pipeline.evaluation.inference import (
+    PATH_SCORE,
     FeatureDistanceScorer,
     ReconstructionScorer,
     Scorer,
@@ -55,6 +56,7 @@ from pipeline.evaluation.robustness import evaluate_robustness
 from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
 from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
+from pipeline.models.seal_path import fit_path_calibration
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import torch_threads
 
@@ -65,13 +67,43 @@ MONITOR_ESTIMATOR = "monitor.pkl"
 MONITOR_SUMMARY = "monitor_summary.json"
 
 
-def inline_scorer(models_dir: Path, params: Params) -> ReconstructionScorer:
-    """The inline mode: the detector's reconstructions under ``evaluate.score``."""
+def inline_scorer(
+    models_dir: Path, params: Params, seal_path: dict[str, Any] | None = None
+) -> ReconstructionScorer:
+    """The inline mode: the detector's reconstructions under ``evaluate.score``.
+
+    ``seal_path``: the path map's settings with a fitted ``calibration`` (what
+    ``calibrate_seal_path`` records); by default the params' settings, uncalibrated.
+    """
     model, meta = load_autoencoder(models_dir / params.detector / CHECKPOINT)
     options = dataclasses.asdict(params.four_ms_ssim)
     return ReconstructionScorer(
-        model, meta, params.detector, params.score, options, params.batch_size
+        model,
+        meta,
+        params.detector,
+        params.score,
+        options,
+        params.batch_size,
+        seal_path=seal_path or dataclasses.asdict(params.seal_path),
     )
+
+
+def calibrate_seal_path(scorer: ReconstructionScorer, train: SplitImages) -> dict[str, Any] | None:
+    """Fit the path map's calibration on the normal training images (``four_ms_ssim_path``
+    only; None for other scores). The result travels in the evidence and the packaged model."""
+    if scorer.score_name != PATH_SCORE:
+        return None
+    normal = train.images[train.labels == 0]
+    ssim_maxima, path_maxima = scorer.component_maxima(normal)
+    calibration = fit_path_calibration(ssim_maxima, path_maxima)
+    return {
+        **scorer.seal_path,
+        "calibration": calibration.to_dict(),
+        "fitted_on": "train split, normal images",
+        "n_images": int(len(normal)),
+        "four_ms_ssim_maxima": {"mean": float(ssim_maxima.mean()), "sd": float(ssim_maxima.std())},
+        "path_maxima": {"mean": float(path_maxima.mean()), "sd": float(path_maxima.std())},
+    }
 
 
 def monitoring_scorer(monitor_dir: Path, models_dir: Path, params: Params) -> FeatureDistanceScorer:
@@ -201,19 +233,21 @@ def run(
     rows, assignment = read_manifest(data_dir), read_splits(splits_path)
     val = load_split(data_dir, rows, assignment, "val")
     test = load_split(data_dir, rows, assignment, "test", with_masks=True)
+    train = load_split(data_dir, rows, assignment, "train")
     out_dir.mkdir(parents=True, exist_ok=True)
-    inline = inline_scorer(models_dir, params)
+    seal_path = calibrate_seal_path(inline_scorer(models_dir, params), train)
+    inline = inline_scorer(models_dir, params, seal_path)
     monitor = None if monitor_dir is None else monitoring_scorer(monitor_dir, models_dir, params)
     modes: dict[str, Any] = {"inline": None, "monitoring": None}
     thresholds: dict[str, Any] = {"inline": None, "monitoring": None}
     modes["inline"], thresholds["inline"], inline_scores = evaluate_detector(
         inline, val, test, params, "inline", out_dir
     )
+    modes["inline"]["seal_path"] = seal_path
     if monitor is not None:
         modes["monitoring"], thresholds["monitoring"], _ = evaluate_detector(
             monitor, val, test, params, "monitoring", out_dir
         )
-    train = load_split(data_dir, rows, assignment, "train")
     baselines, skipped = evaluate_baselines(
         models_dir / params.baseline / CHECKPOINT, inline, train, (val, test), params
     )

@@ -12,9 +12,14 @@ from typing import Literal
 
 SECTION = "evaluate"
 
-ScoreName = Literal["mse", "mae", "psnr", "ssim", "ms_ssim", "four_ssim", "four_ms_ssim"]
+AblationScore = Literal["mse", "mae", "psnr", "ssim", "ms_ssim", "four_ssim", "four_ms_ssim"]
+# 4-MS-SSIM with the cross-seal path map: needs a calibration fitted on train, so it is the
+# inline score only, never an ablation row (pipeline/models/seal_path.py).
+ScoreName = Literal[
+    "mse", "mae", "psnr", "ssim", "ms_ssim", "four_ssim", "four_ms_ssim", "four_ms_ssim_path"
+]
 RuleName = Literal["supervised", "mean_plus_k_sigma", "max_miss_rate"]
-ALL_SCORES: tuple[ScoreName, ...] = (
+ALL_SCORES: tuple[AblationScore, ...] = (
     "mse",
     "mae",
     "psnr",
@@ -45,6 +50,27 @@ class FourMsSsimParams:
             raise ValueError("four_ms_ssim.data_range must be > 0 or null")
         if self.pooling_sigma <= 0:
             raise ValueError("four_ms_ssim.pooling_sigma must be > 0")
+
+
+@dataclass(frozen=True)
+class SealPathParams:
+    """The cross-seal path map of ``four_ms_ssim_path`` (``pipeline.models.seal_path``).
+
+    ``max_drift_px``: largest shear of a path between the band's top and bottom rows, in
+    working columns (a channel tilted 20 deg across a 25-row source band drifts ~4.5 columns
+    at 384 wide; wider shears also catch steep wrinkles). ``highpass_px``: odd width of the
+    moving average removed along the band. Both chosen on an independent reference set.
+    """
+
+    max_drift_px: int = 12
+    highpass_px: int = 5
+
+    def validate(self) -> None:
+        """A non-negative drift; an odd high-pass width of at least 3."""
+        if self.max_drift_px < 0:
+            raise ValueError("seal_path.max_drift_px must be >= 0")
+        if self.highpass_px < 3 or self.highpass_px % 2 == 0:
+            raise ValueError("seal_path.highpass_px must be odd and >= 3")
 
 
 @dataclass(frozen=True)
@@ -134,10 +160,11 @@ class Params:
     seed: int = 20250905
     detector: str = "attention_ae"
     baseline: str = "plain_ae"
-    score: ScoreName = "four_ms_ssim"
+    score: ScoreName = "four_ms_ssim_path"
     four_ms_ssim: FourMsSsimParams = field(default_factory=FourMsSsimParams)
+    seal_path: SealPathParams = field(default_factory=SealPathParams)
     thresholds: ThresholdParams = field(default_factory=ThresholdParams)
-    ablation_scores: tuple[ScoreName, ...] = ALL_SCORES
+    ablation_scores: tuple[AblationScore, ...] = ALL_SCORES
     confidence: float = 0.95
     n_boot: int = 1000
     pro_fpr_limit: float = 0.3
@@ -159,3 +186,8 @@ class Params:
             raise ValueError("gallery_per_class >= 0, batch_size >= 1, torch_threads >= 1")
         if len(set(self.ablation_scores)) != len(self.ablation_scores):
             raise ValueError("ablation_scores must list each score once")
+        if self.score == "four_ms_ssim_path" and self.four_ms_ssim.pooling != "max":
+            raise ValueError(
+                "score four_ms_ssim_path scores the heatmap's maximum: set "
+                "four_ms_ssim.pooling: max"
+            )

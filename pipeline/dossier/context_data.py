@@ -47,6 +47,7 @@ def system_section(documents: dict[str, Any], mode: str) -> dict[str, Any]:
     return {
         "detector": str(mode_doc.get("detector", NOT_RECORDED)),
         "score": str(mode_doc.get("score", NOT_RECORDED)),
+        "score_calibration": seal_path_text(mode_doc.get("seal_path")),
         "input": f"{fmt(detector.get('image_height'))} x {fmt(detector.get('image_width'))} px, "
         "8-bit grayscale seal-band crop",
         "roi_kind": fmt(detector.get("roi_kind")),
@@ -56,6 +57,21 @@ def system_section(documents: dict[str, Any], mode: str) -> dict[str, Any]:
         "sbom": _columns([[n, str(v)] for n, v in sorted(versions.items())], 3),
         "sbom_consistent": _versions_consistent(documents),
     }
+
+
+def seal_path_text(seal_path: dict[str, Any] | None) -> str:
+    """The cross-seal path map's fitted calibration in words ('' for a score without it)."""
+    if not seal_path:
+        return ""
+    calibration = seal_path.get("calibration") or {}
+    offset = calibration.get("offset")
+    sign, size = ("-", -offset) if isinstance(offset, int | float) and offset < 0 else ("+", offset)
+    return (
+        f"path map x {fmt(calibration.get('gain'), 3)} {sign} {fmt(size, 4)} "
+        f"(4-MS-SSIM heatmap units), fitted on {fmt(seal_path.get('n_images'))} normal "
+        f"training images; shear up to {fmt(seal_path.get('max_drift_px'))} columns, "
+        f"high-pass {fmt(seal_path.get('highpass_px'))} columns"
+    )
 
 
 def _columns(pairs: list[list[str]], per_row: int) -> list[list[str]]:

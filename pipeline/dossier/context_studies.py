@@ -176,13 +176,53 @@ def stale_inline_warning(documents: dict[str, Any], inline: dict[str, Any]) -> s
     )
 
 
+def evaluated_inline_figures(documents: dict[str, Any]) -> dict[str, Any]:
+    """The evaluated inline mode's own AUROC, overall and per defect type (``{}`` when its
+    evidence predates per-type AUROC): preferred to the study's copy, which can go stale."""
+    inline = evaluated_inline(documents)
+    per_type = {
+        str(kind): facts.get("auroc")
+        for kind, facts in (inline.get("per_defect_type") or {}).items()
+        if isinstance(facts, dict) and facts.get("auroc") is not None
+    }
+    ranking = inline.get("ranking") or {}
+    if not per_type or ranking.get("auroc") is None:
+        return {}
+    return {
+        "detector": inline.get("detector", NOT_RECORDED),
+        "auroc": ranking["auroc"],
+        "auroc_ci": (ranking.get("ci") or {}).get("auroc"),
+        "per_type_auroc": per_type,
+    }
+
+
+def working_size_warning(documents: dict[str, Any], study: dict[str, Any]) -> str:
+    """Why the ceiling may not apply to this model: it was measured at another working size."""
+    ours, theirs = working_size(documents), study.get("working_size")
+    if ours is None or theirs is None or list(ours) == list(theirs):
+        return ""
+    return (
+        f"Warning: the ceiling was measured at {size_text(theirs)}, this model runs at "
+        f"{size_text(ours)}; {rerun(CEILING)}."
+    )
+
+
 def ceiling_section(documents: dict[str, Any]) -> dict[str, Any]:
-    """The detectability ceiling next to the inline detector, per defect type and overall."""
+    """The detectability ceiling next to the inline detector, per defect type and overall.
+
+    The inline column is this evaluation's own figures; only evidence from before evaluate
+    recorded per-type AUROC falls back to the study's copy, checked for staleness.
+    """
     study = documents["evaluation"].get(CEILING.key)
     if not study:
         return _not_recorded(CEILING)
     reference, test = study.get("reference") or {}, study.get("test") or {}
-    inline = study.get("inline_detector") or {}
+    inline = evaluated_inline_figures(documents)
+    warning = working_size_warning(documents, study)
+    if not inline:
+        inline = study.get("inline_detector") or {}
+        stale = stale_inline_warning(documents, inline) if inline else ""
+        warning = " ".join(part for part in (warning, stale) if part)
     return {
         "recorded": True,
         "defective_images": fmt(reference.get("defective_images")),
@@ -197,7 +237,7 @@ def ceiling_section(documents: dict[str, Any]) -> dict[str, Any]:
         "inline_recorded": bool(inline),
         "inline_detector": str(inline.get("detector", NOT_RECORDED)),
         "rows": ceiling_rows(test, inline),
-        "warning": stale_inline_warning(documents, inline) if inline else "",
+        "warning": warning,
         "inline_above_ceiling": _above(inline.get("auroc"), test.get("auroc")),
     }
 

@@ -23,13 +23,18 @@ from tqdm import tqdm
 from pipeline.data.images import load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow
 from pipeline.data.splits import rows_in_split
+from pipeline.errors import SealauditError
 from pipeline.models.alignment import Alignment, align_images, prepare_masks
 from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.models.checkpoint import CheckpointMeta, preprocess_masks, preprocess_with_geometry
 from pipeline.models.four_ssim import four_ms_ssim, four_ssim
+from pipeline.models.pooling import smoothed_max
 from pipeline.models.scores import SCORE_FUNCTIONS
+from pipeline.models.seal_path import PathCalibration, combined_heatmap, cross_band_map
 
 log = logging.getLogger(__name__)
+
+PATH_SCORE = "four_ms_ssim_path"
 
 
 @dataclass(frozen=True)
@@ -138,9 +143,13 @@ class ReconstructionScorer:
         meta: its checkpoint metadata (working resolution, ROI).
         detector: the model's name in ``artifacts/train``.
         score_name: a key of ``SCORE_FUNCTIONS``; ``four_ms_ssim``/``four_ssim`` also give
-            heatmaps and take ``options``.
-        options: keyword options of ``four_ms_ssim`` (``window``, ``data_range``).
+            heatmaps and take ``options``; ``four_ms_ssim_path`` is 4-MS-SSIM combined with
+            the cross-seal path map (``pipeline.models.seal_path``), max-pooled.
+        options: keyword options of ``four_ms_ssim`` (``window``, ``data_range``, pooling).
         batch_size: images per forward pass.
+        seal_path: ``max_drift_px`` and ``highpass_px`` of the path map, and for
+            ``four_ms_ssim_path`` its fitted ``calibration`` (``PathCalibration.to_dict``);
+            without one the scorer can give ``component_maxima`` (to fit it) but no score.
     """
 
     def __init__(
@@ -151,10 +160,16 @@ class ReconstructionScorer:
         score_name: str,
         options: dict[str, Any] | None = None,
         batch_size: int = 32,
+        seal_path: dict[str, Any] | None = None,
     ) -> None:
         self.model, self.meta, self.detector = model.eval(), meta, detector
         self.score_name, self.options, self.batch_size = score_name, dict(options or {}), batch_size
         self.roi = torch.from_numpy(np.asarray(meta.roi.mask, dtype=bool))[None, None]
+        self.seal_path = dict(seal_path or {})
+        raw = self.seal_path.get("calibration")
+        self.calibration = None if raw is None else PathCalibration.from_dict(raw)
+        if score_name == PATH_SCORE and not self.seal_path:
+            raise SealauditError(f"score {PATH_SCORE} needs the evaluate.seal_path settings")
 
     @property
     def alignment(self) -> Alignment:
@@ -180,8 +195,56 @@ class ReconstructionScorer:
             for x in batches(images, self.batch_size, f"{self.detector} reconstruct"):
                 yield x, self.model(x)
 
+    def band_rows(self) -> tuple[int, int]:
+        """[first, last) working rows of the aligned seal band (the path map's rows)."""
+        alignment, height = self.meta.alignment, self.meta.image_height
+        if alignment.kind != "band":
+            raise SealauditError(
+                f"score {PATH_SCORE} needs a band-aligned model; retrain with "
+                "train.alignment.kind: band, or set evaluate.score: four_ms_ssim"
+            )
+        top, bottom = alignment.band_rows
+        return int(round(top * height)), int(round(bottom * height))
+
+    def path_components(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(n, H, W) 4-MS-SSIM heatmap and (n, H, W) path map, both zero outside the ROI."""
+        ssim = four_ms_ssim(x, y, self.roi, **self.options).heatmap
+        path = cross_band_map(
+            x - y,
+            self.band_rows(),
+            int(self.seal_path["max_drift_px"]),
+            int(self.seal_path["highpass_px"]),
+        )
+        return ssim, path * self.roi[:, 0]
+
+    def component_maxima(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) smoothed maxima of the 4-MS-SSIM heatmap and of the path map: what
+        ``fit_path_calibration`` matches on normal training images."""
+        sigma, roi = float(self.options.get("pooling_sigma", 1.0)), self.roi[:, 0].float()
+        ssim_max, path_max = [], []
+        for x, y in self.pairs(self.working(images)):
+            ssim, path = self.path_components(x, y)
+            ssim_max.append(smoothed_max(ssim, roi, sigma).double().numpy())
+            path_max.append(smoothed_max(path, roi, sigma).double().numpy())
+        return np.concatenate(ssim_max), np.concatenate(path_max)
+
+    def _path_score(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.calibration is None:
+            raise SealauditError(
+                f"score {PATH_SCORE} is not calibrated: fit it on normal training images "
+                "(evaluate does; a packaged model carries it in its settings)"
+            )
+        ssim, path = self.path_components(x, y)
+        heatmap = combined_heatmap(ssim, path, self.calibration)
+        roi = self.roi[:, 0].float()
+        return smoothed_max(heatmap, roi, float(self.options.get("pooling_sigma", 1.0))), heatmap
+
     def score_pair(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n,) scores and (n, H, W) heatmaps (zeros for scores without a map)."""
+        if self.score_name == PATH_SCORE:
+            return self._path_score(x, y)
         if self.score_name in ("four_ms_ssim", "four_ssim"):
             fn = four_ms_ssim if self.score_name == "four_ms_ssim" else four_ssim
             result = fn(x, y, self.roi, **self.options)

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from pipeline.config.evaluate import Params
 from pipeline.errors import SealauditError
 from pipeline.evaluation.intervals import CI_METHODS, point_with_ci, ranking_with_ci
-from pipeline.models.metrics import per_group_recall, threshold_sensitivity
+from pipeline.models.metrics import per_group_recall, ranking_metrics, threshold_sensitivity
 from pipeline.models.thresholds import (
     Threshold,
     check_scores_labels,
@@ -116,17 +116,28 @@ def describe_threshold(
 def per_defect_type(
     scores: np.ndarray, labels: np.ndarray, types: np.ndarray, value: float, confidence: float
 ) -> dict[str, dict[str, Any]]:
-    """``{type: {"recall", "n", "detected", "ci": [l, h]}}`` at a threshold (defective only)."""
+    """``{type: {"recall", "n", "detected", "ci": [l, h], "auroc"}}``: recall at a threshold
+    (defective only) and, threshold-free, the AUROC of that type against every normal image."""
     groups = per_group_recall(scores, labels, types, value, confidence)
+    scores, labels, types = np.asarray(scores), np.asarray(labels), np.asarray(types)
+    normal = labels == 0
     return {
         name: {
             "recall": facts["recall"],
             "n": facts["n"],
             "detected": facts["detected"],
             "ci": [facts["ci_low"], facts["ci_high"]],
+            "auroc": _type_auroc(scores, labels, normal | (types == name)),
         }
         for name, facts in groups.items()
     }
+
+
+def _type_auroc(scores: np.ndarray, labels: np.ndarray, keep: np.ndarray) -> float | None:
+    """AUROC on the kept images, None without both classes."""
+    if len(set(labels[keep].tolist())) < 2:
+        return None
+    return float(ranking_metrics(scores[keep], labels[keep])["auroc"])
 
 
 def evaluate_mode(

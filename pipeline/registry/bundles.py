@@ -180,6 +180,8 @@ def scoring_settings(mode: str, mode_doc: dict[str, Any], docs: dict[str, Any]) 
     if mode == "inline":
         evaluate_params = docs["evaluation"].get("provenance", {}).get("params") or {}
         settings["four_ms_ssim"] = dict(evaluate_params.get("four_ms_ssim") or {})
+        if mode_doc.get("seal_path"):
+            settings["seal_path"] = dict(mode_doc["seal_path"])  # with its fitted calibration
     else:
         settings["layer"] = docs["monitor_summary"]["layer"]
     return settings

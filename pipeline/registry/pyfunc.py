@@ -189,7 +189,8 @@ class SealModel(PythonModel):
 
 
 class InlineModel(SealModel):
-    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM over the ROI."""
+    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM (with the cross-seal path
+    map and its packaged calibration under ``four_ms_ssim_path``) over the ROI."""
 
     mode = "inline"
 
@@ -205,6 +206,7 @@ class InlineModel(SealModel):
             self.settings["score"],
             self.settings.get("four_ms_ssim") or {},
             batch_size=BATCH,
+            seal_path=self.settings.get("seal_path"),
         )
 
 

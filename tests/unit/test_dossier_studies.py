@@ -47,8 +47,10 @@ def evidence(
 
 
 def with_ceiling(inline: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:
+    """Evidence with a ceiling study; the evaluated model at the study's size unless given."""
     study = ceiling_study()
     study["inline_detector"] = inline
+    kwargs.setdefault("working_resolution", [32, 384])
     return evidence(studies={CEILING.key: study}, **kwargs)
 
 
@@ -192,3 +194,21 @@ def render(paths: EvidencePaths) -> str:
         paths, "inline", system="sealaudit", default_model_name="sealaudit-inline"
     )
     return render_html(context, TEMPLATES)
+
+
+def test_the_inline_column_is_this_evaluations_own_when_it_has_per_type_auroc() -> None:
+    documents = with_ceiling(inline_figures(auroc=0.5, sha256="cd" * 32))  # a stale copy
+    inline = documents["evaluation"]["modes"]["inline"]
+    inline["ranking"] = {"auroc": 0.8123, "ci": {"auroc": [0.76, 0.86]}}
+    inline["per_defect_type"] = {"burn": {"recall": 0.9, "auroc": 0.99}, "void": {"auroc": 0.8}}
+    section = ceiling_section(documents)
+    assert section["warning"] == ""  # the stale copy is not used, so it cannot mislead
+    assert section["rows"][0] == ["burn", "0.300", "0.990", "+0.690"]
+    assert section["rows"][-1][2] == "0.812 [0.760, 0.860]"
+
+
+def test_a_ceiling_at_another_working_size_is_flagged() -> None:
+    documents = with_ceiling(inline_figures(), working_resolution=[64, 768])
+    assert (
+        "measured at 32 x 384, this model runs at 64 x 768" in ceiling_section(documents)["warning"]
+    )

@@ -75,3 +75,14 @@ def test_operating_rule_is_configurable_and_a_missing_rule_is_an_error() -> None
     assert result.operating.rule == "mean_plus_k_sigma"
     with pytest.raises(SealauditError, match="max_miss_rate"):
         pick_operating(result.thresholds[:2], "max_miss_rate")
+
+
+def test_per_type_auroc_ranks_each_type_against_every_normal_image() -> None:
+    from pipeline.evaluation.modes import per_defect_type
+
+    scores = np.array([0.1, 0.2, 0.3, 0.9, 0.95, 0.15, 0.25])
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    types = np.array(["none", "none", "none", "void", "void", "burn", "burn"])
+    doc = per_defect_type(scores, labels, types, 0.5, 0.95)
+    assert doc["void"]["auroc"] == 1.0  # both voids above every normal image
+    assert doc["burn"]["auroc"] == 0.5  # 0.15 beats 1 of 3 normals, 0.25 beats 2 of 3
