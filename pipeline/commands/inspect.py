@@ -6,7 +6,7 @@ An unreadable image is reported on its own line and the batch goes on; the exit 
 any image could not be inspected.
 
 Heatmaps come back in the frame of the image as captured (the model maps its band-aligned
-working frame back, ``alignment.map_to_source``), so an operator finds the blob on the defect
+working frame back, ``backmapping.map_to_source``), so an operator finds the blob on the defect
 in their own picture; the overlay draws it there.
 """
 

@@ -16,8 +16,9 @@ stays visible after alignment instead of being straightened away. Each output co
 a linear resampling of its source column that maps the fitted edges to ``band_rows``.
 
 The geometry (fitted top and bottom per source column) is returned with the images, so masks
-are aligned the same way and heatmaps are traced back to the source frame (``map_to_source``,
-the inverse resampling: what an operator sees on the image they captured).
+are aligned the same way and heatmaps are traced back to the source frame
+(``pipeline.models.backmapping.map_to_source``, the inverse resampling: what an operator sees
+on the image they captured).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def band_edges(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return fitted_top, fitted_bottom
 
 
-def _mapped_edges(
+def mapped_edges(
     top: np.ndarray, bottom: np.ndarray, alignment: Alignment
 ) -> tuple[np.ndarray, np.ndarray]:
     """The source rows (W0,) each that land on ``band_rows``: the fitted edges (stretch) or
@@ -174,7 +175,7 @@ def _sampling_grid(
     source_h, source_w = source
     out_h, out_w = output
     x_source = (np.arange(out_w) + 0.5) * source_w / out_w - 0.5
-    top_x, bottom_x = _mapped_edges(top, bottom, alignment)
+    top_x, bottom_x = mapped_edges(top, bottom, alignment)
     top_x = np.interp(x_source, np.arange(source_w), top_x)
     bottom_x = np.interp(x_source, np.arange(source_w), bottom_x)
     row_top, row_bottom = alignment.band_rows[0] * out_h, alignment.band_rows[1] * out_h
@@ -193,7 +194,7 @@ def align_image(
     top, bottom = band_edges(image)
     grid = _sampling_grid(top, bottom, image.shape, output, alignment)
     # Anti-alias like the plain resize: low-pass by the downscale factor before sampling.
-    mapped_top, mapped_bottom = _mapped_edges(top, bottom, alignment)
+    mapped_top, mapped_bottom = mapped_edges(top, bottom, alignment)
     rows_per_out = float(np.median(mapped_bottom - mapped_top)) / (
         (alignment.band_rows[1] - alignment.band_rows[0]) * output[0]
     )
@@ -228,77 +229,6 @@ def align_mask(
         align_corners=False,
     )
     return sampled[0, 0].numpy() >= 0.5
-
-
-def _working_coordinates(
-    geometry: np.ndarray | None,
-    alignment: Alignment,
-    source: tuple[int, int],
-    output: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Working-frame (row (H0, W0), column (W0,)) of every source pixel, in output pixel
-    indices (pixel centres on integers): the inverse of ``_sampling_grid``.
-
-    Without geometry the working frame is the source resized (``kind: none``).
-    """
-    source_h, source_w = source
-    out_h, out_w = output
-    cols = (np.arange(source_w) + 0.5) * out_w / source_w - 0.5
-    y = np.arange(source_h, dtype=np.float64)[:, None]
-    if geometry is None or alignment.kind == "none":
-        rows = (y + 0.5) * out_h / source_h - 0.5
-        return np.broadcast_to(rows, source), cols
-    if geometry.shape != (2, source_w):
-        raise ValueError(f"geometry {geometry.shape} does not fit a source {source}; want (2, W0)")
-    edges = np.asarray(geometry, dtype=np.float64)
-    top, bottom = _mapped_edges(edges[0], edges[1], alignment)
-    row_top, row_bottom = alignment.band_rows[0] * out_h, alignment.band_rows[1] * out_h
-    # _sampling_grid sends output edge coordinate u to source row top + (u - row_top) * scale.
-    out_per_source_row = (row_bottom - row_top) / (bottom - top)
-    rows = row_top + (y - top[None, :]) * out_per_source_row[None, :] - 0.5
-    return rows, cols
-
-
-def map_to_source(
-    work_map: np.ndarray,
-    geometry: np.ndarray | None,
-    alignment: Alignment,
-    source: tuple[int, int],
-) -> np.ndarray:
-    """A working-frame map (a heatmap) -> the frame of the source image it was aligned from.
-
-    Each source pixel samples the map bilinearly where ``align_image`` put it; source pixels
-    whose place lies outside the working frame (web far above or below the band) get 0.
-
-    Args:
-        work_map: (h, w) map in the frame ``align_image`` / ``align_images`` gave the image.
-        geometry: (2, W0) fitted top/bottom source rows per column from ``align_image``, or
-            None when the working frame is the source resized (``kind: none``, or an image
-            taken as prepared).
-        alignment: the alignment that made the working frame (``stretch`` or ``fixed``).
-        source: (H0, W0) of the source image.
-
-    Returns:
-        (H0, W0) float32 map.
-    """
-    work = np.asarray(work_map, dtype=np.float32)
-    if work.ndim != 2:
-        raise ValueError(f"expected one (h, w) map, got shape {work.shape}")
-    out_h, out_w = work.shape
-    rows, cols = _working_coordinates(geometry, alignment, source, (out_h, out_w))
-    grid_x = np.broadcast_to((cols + 0.5) / out_w * 2 - 1, rows.shape)
-    grid_y = (rows + 0.5) / out_h * 2 - 1
-    grid = torch.from_numpy(np.stack([grid_x, grid_y], axis=-1)[None].astype(np.float32))
-    # Border padding keeps the outermost half pixel at full value; the frame test zeroes the rest.
-    sampled = F.grid_sample(
-        torch.from_numpy(work)[None, None],
-        grid,
-        mode="bilinear",
-        padding_mode="border",
-        align_corners=False,
-    )[0, 0].numpy()
-    inside = (rows >= -0.5) & (rows <= out_h - 0.5)
-    return np.where(inside, sampled, 0.0).astype(np.float32)
 
 
 def resize_images(images: np.ndarray, height: int, width: int, chunk: int = 64) -> np.ndarray:

@@ -75,7 +75,7 @@ def preprocess_with_geometry(
     images: np.ndarray, meta: CheckpointMeta
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``preprocess_images`` and its (N, 2, W0) band geometry (None: a plain resize), which
-    ``alignment.map_to_source`` takes to bring a heatmap back to the raw frame."""
+    ``backmapping.map_to_source`` takes to bring a heatmap back to the raw frame."""
     return align_images(images, meta.alignment, meta.image_height, meta.image_width)
 
 

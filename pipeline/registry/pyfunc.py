@@ -9,7 +9,7 @@ Output: one row per image with ``score``, ``decision`` (``PASS`` | ``REJECT``; R
 ``score > threshold``), ``threshold_id`` and ``threshold``; with ``params={"return_heatmap":
 True}`` the inline model adds ``heatmap`` (PNG bytes, 8-bit, 255 = anomaly 1.0 or more) in the
 frame of the image sent: the working-frame map (band straightened, ``Scored.heatmaps``) is
-resampled back through the band geometry of that image (``alignment.map_to_source``), so a
+resampled back through the band geometry of that image (``backmapping.map_to_source``), so a
 defect's blob sits where the defect is; pixels outside the model's view are 0.
 
 What travels inside a model (its artifacts): the autoencoder checkpoint (weights, architecture,
@@ -180,7 +180,7 @@ class SealModel(PythonModel):
         geometries: list[np.ndarray | None],
     ) -> list[np.ndarray]:
         """(N, H, W) working-frame heatmaps -> one (H0, W0) map per image, in its own frame."""
-        from pipeline.models.alignment import map_to_source
+        from pipeline.models.backmapping import map_to_source
 
         return [
             map_to_source(heatmap, edges, self.scorer.alignment, image.shape)

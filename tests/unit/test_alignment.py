@@ -14,11 +14,11 @@ from pipeline.models.alignment import (
     align_image,
     align_images,
     band_edges,
-    map_to_source,
     prepare_images,
     prepare_masks,
     reference_band_height,
 )
+from pipeline.models.backmapping import map_to_source
 
 HEIGHT, WIDTH = 64, 256
 BAND = Alignment("band", (0.25, 0.75))
