@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from pipeline import train
-from pipeline.cli import configure_logging
+from pipeline.cli import configure_logging, parse_size
 from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -200,8 +200,11 @@ def inline_reference(
     if not checkpoint.exists():
         log.warning("%s not found: no inline detector beside the ceiling", checkpoint)
         return None
-    seal_path = calibrate_seal_path(inline_scorer(models, params), train_split)
-    scores = inline_scorer(models, params, seal_path)(test.images).scores
+    scorer = inline_scorer(models, params)
+    seal_path = calibrate_seal_path(scorer, train_split)
+    if seal_path is not None:
+        scorer = scorer.with_seal_path(seal_path)
+    scores = scorer(test.images).scores
     ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=params.seed)
     return {
         "detector": params.detector,
@@ -287,14 +290,6 @@ def print_summary(result: dict[str, Any]) -> None:
 def vars_for_json(args: argparse.Namespace) -> dict[str, Any]:
     """The command line as plain JSON values."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``32x384`` -> (32, 384)."""
-    height, _, width = text.lower().partition("x")
-    if not (height.isdigit() and width.isdigit()):
-        raise argparse.ArgumentTypeError(f"size {text!r} must look like 32x384")
-    return int(height), int(width)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from pipeline import train
-from pipeline.cli import configure_logging
+from pipeline.cli import configure_logging, parse_size
 from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -45,14 +45,6 @@ from pipeline.models.trainer import train_autoencoder
 from pipeline.provenance import stage_provenance
 
 log = logging.getLogger("resolution_study")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``64x384`` -> (64, 384)."""
-    height, _, width = text.lower().partition("x")
-    if not (height.isdigit() and width.isdigit()):
-        raise argparse.ArgumentTypeError(f"size {text!r} must look like 64x384")
-    return int(height), int(width)
 
 
 def study_one(

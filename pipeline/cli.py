@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """``32x384`` -> (32, 384): an image size (height x width) on a command line."""
+    height, _, width = text.lower().partition("x")
+    if not (height.isdigit() and width.isdigit()):
+        raise argparse.ArgumentTypeError(f"size {text!r} must look like 32x384")
+    return int(height), int(width)
+
+
 def configure_logging(verbose: bool = False) -> None:
     """One logging setup for commands and stages."""
     logging.basicConfig(

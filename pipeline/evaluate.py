@@ -67,14 +67,10 @@ MONITOR_ESTIMATOR = "monitor.pkl"
 MONITOR_SUMMARY = "monitor_summary.json"
 
 
-def inline_scorer(
-    models_dir: Path, params: Params, seal_path: dict[str, Any] | None = None
-) -> ReconstructionScorer:
-    """The inline mode: the detector's reconstructions under ``evaluate.score``.
-
-    ``seal_path``: the path map's settings with a fitted ``calibration`` (what
-    ``calibrate_seal_path`` records); by default the params' settings, uncalibrated.
-    """
+def inline_scorer(models_dir: Path, params: Params) -> ReconstructionScorer:
+    """The inline mode: the detector's reconstructions under ``evaluate.score``, with the
+    params' path-map settings, uncalibrated (``calibrate_seal_path`` and
+    ``ReconstructionScorer.with_seal_path`` give the calibrated one)."""
     model, meta = load_autoencoder(models_dir / params.detector / CHECKPOINT)
     options = dataclasses.asdict(params.four_ms_ssim)
     return ReconstructionScorer(
@@ -84,7 +80,7 @@ def inline_scorer(
         params.score,
         options,
         params.batch_size,
-        seal_path=seal_path or dataclasses.asdict(params.seal_path),
+        seal_path=dataclasses.asdict(params.seal_path),
     )
 
 
@@ -235,8 +231,9 @@ def run(
     test = load_split(data_dir, rows, assignment, "test", with_masks=True)
     train = load_split(data_dir, rows, assignment, "train")
     out_dir.mkdir(parents=True, exist_ok=True)
-    seal_path = calibrate_seal_path(inline_scorer(models_dir, params), train)
-    inline = inline_scorer(models_dir, params, seal_path)
+    uncalibrated = inline_scorer(models_dir, params)
+    seal_path = calibrate_seal_path(uncalibrated, train)
+    inline = uncalibrated if seal_path is None else uncalibrated.with_seal_path(seal_path)
     monitor = None if monitor_dir is None else monitoring_scorer(monitor_dir, models_dir, params)
     modes: dict[str, Any] = {"inline": None, "monitoring": None}
     thresholds: dict[str, Any] = {"inline": None, "monitoring": None}

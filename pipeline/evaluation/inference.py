@@ -176,6 +176,23 @@ class ReconstructionScorer:
         """The checkpoint's alignment (the frame of the heatmaps)."""
         return self.meta.alignment
 
+    @property
+    def pooling_sigma(self) -> float:
+        """The smoothing of the max pooling, in working pixels."""
+        return float(self.options.get("pooling_sigma", 1.0))
+
+    def with_seal_path(self, seal_path: dict[str, Any]) -> ReconstructionScorer:
+        """The same scorer (same loaded model) with other path-map settings, e.g. calibrated."""
+        return ReconstructionScorer(
+            self.model,
+            self.meta,
+            self.detector,
+            self.score_name,
+            self.options,
+            self.batch_size,
+            seal_path,
+        )
+
     def working(self, images: np.ndarray) -> np.ndarray:
         """(N, H0, W0) -> (N, H, W) at the checkpoint's working resolution."""
         return self.working_with_geometry(images)[0]
@@ -222,12 +239,12 @@ class ReconstructionScorer:
     def component_maxima(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,) smoothed maxima of the 4-MS-SSIM heatmap and of the path map: what
         ``fit_path_calibration`` matches on normal training images."""
-        sigma, roi = float(self.options.get("pooling_sigma", 1.0)), self.roi[:, 0].float()
+        roi = self.roi[:, 0].float()
         ssim_max, path_max = [], []
         for x, y in self.pairs(self.working(images)):
             ssim, path = self.path_components(x, y)
-            ssim_max.append(smoothed_max(ssim, roi, sigma).double().numpy())
-            path_max.append(smoothed_max(path, roi, sigma).double().numpy())
+            ssim_max.append(smoothed_max(ssim, roi, self.pooling_sigma).double().numpy())
+            path_max.append(smoothed_max(path, roi, self.pooling_sigma).double().numpy())
         return np.concatenate(ssim_max), np.concatenate(path_max)
 
     def _path_score(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -238,8 +255,7 @@ class ReconstructionScorer:
             )
         ssim, path = self.path_components(x, y)
         heatmap = combined_heatmap(ssim, path, self.calibration)
-        roi = self.roi[:, 0].float()
-        return smoothed_max(heatmap, roi, float(self.options.get("pooling_sigma", 1.0))), heatmap
+        return smoothed_max(heatmap, self.roi[:, 0].float(), self.pooling_sigma), heatmap
 
     def score_pair(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(n,) scores and (n, H, W) heatmaps (zeros for scores without a map)."""

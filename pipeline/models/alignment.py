@@ -187,6 +187,18 @@ def _sampling_grid(
     return torch.from_numpy(np.stack([grid_x, grid_y], axis=-1)[None].astype(np.float32))
 
 
+def sample_bilinear(
+    array: np.ndarray, grid: torch.Tensor, padding_mode: Literal["border", "zeros"]
+) -> np.ndarray:
+    """(H, W) array sampled at a (1, h, w, 2) ``grid_sample`` grid (pixel centres, x then y)
+    -> (h, w) float32; the one resampling that alignment, masks and back-mapping share."""
+    source = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))[None, None]
+    sampled = F.grid_sample(
+        source, grid, mode="bilinear", padding_mode=padding_mode, align_corners=False
+    )
+    return sampled[0, 0].numpy()
+
+
 def align_image(
     image: np.ndarray, alignment: Alignment, output: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -200,11 +212,9 @@ def align_image(
     )
     cols_per_out = image.shape[1] / output[1]
     sigma = (max(rows_per_out - 1, 0) / 2, max(cols_per_out - 1, 0) / 2)
-    source = torch.from_numpy(ndimage.gaussian_filter(np.asarray(image, np.float32), sigma))
-    aligned = F.grid_sample(
-        source[None, None], grid, mode="bilinear", padding_mode="border", align_corners=False
-    )
-    return aligned[0, 0].clamp(0.0, 1.0).numpy(), np.stack([top, bottom]).astype(np.float32)
+    source = ndimage.gaussian_filter(np.asarray(image, np.float32), sigma)
+    aligned = np.clip(sample_bilinear(source, grid, "border"), 0.0, 1.0)
+    return aligned, np.stack([top, bottom]).astype(np.float32)
 
 
 def align_mask(
@@ -221,14 +231,7 @@ def align_mask(
     )
     grown = ndimage.maximum_filter(np.asarray(mask, dtype=np.float32), size=factor)
     grid = _sampling_grid(geometry[0], geometry[1], mask.shape, output, alignment)
-    sampled = F.grid_sample(
-        torch.from_numpy(grown)[None, None],
-        grid,
-        mode="bilinear",
-        padding_mode="zeros",
-        align_corners=False,
-    )
-    return sampled[0, 0].numpy() >= 0.5
+    return sample_bilinear(grown, grid, "zeros") >= 0.5
 
 
 def resize_images(images: np.ndarray, height: int, width: int, chunk: int = 64) -> np.ndarray:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from pipeline.models.alignment import Alignment, mapped_edges
+from pipeline.models.alignment import Alignment, mapped_edges, sample_bilinear
 
 
 def _working_coordinates(
@@ -76,12 +75,6 @@ def map_to_source(
     grid_y = (rows + 0.5) / out_h * 2 - 1
     grid = torch.from_numpy(np.stack([grid_x, grid_y], axis=-1)[None].astype(np.float32))
     # Border padding keeps the outermost half pixel at full value; the frame test zeroes the rest.
-    sampled = F.grid_sample(
-        torch.from_numpy(work)[None, None],
-        grid,
-        mode="bilinear",
-        padding_mode="border",
-        align_corners=False,
-    )[0, 0].numpy()
+    sampled = sample_bilinear(work, grid, "border")
     inside = (rows >= -0.5) & (rows <= out_h - 0.5)
     return np.where(inside, sampled, 0.0).astype(np.float32)
