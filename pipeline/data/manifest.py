@@ -8,7 +8,6 @@ dataset is never overwritten unless the caller asks for it.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import logging
 import shutil
@@ -18,7 +17,6 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pipeline.provenance import sha256_file
 from pipeline.errors import SealauditError
 
 log = logging.getLogger(__name__)
@@ -55,7 +53,6 @@ class ManifestRow:
 
 MANIFEST_COLUMNS = tuple(f.name for f in fields(ManifestRow))
 _INT_COLUMNS = {"label", "height", "width"}
-
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
@@ -118,15 +115,17 @@ def read_dataset_info(data_dir: Path) -> dict[str, Any]:
 def staged_dataset(target: Path, force: bool = False) -> Iterator[Path]:
     """Yield an empty staging folder that replaces ``target`` only if the block succeeds.
 
+    The swap is two directory renames (old -> ``.<name>.previous``, staging -> ``target``) and
+    the old copy is deleted only once the new one is in place, so a failure at any step leaves
+    either the old dataset or the new one whole at ``target``, never a mix.
+
     Raises:
-        DatasetError: ``target`` holds files and ``force`` is false.
+        DatasetError: ``target`` holds files and ``force`` is false, a backup of an
+            interrupted swap is still there, or the swap failed (the old dataset is restored).
     """
-    target = Path(target)
-    if target.exists() and any(target.iterdir()) and not force:
-        raise DatasetError(
-            f"{target}: already holds a dataset; pass --force to replace it "
-            "(the old one stays recoverable from the DVC cache if it was `dvc add`-ed)"
-        )
+    # A symlinked data folder keeps pointing where it did: swap beside the real folder.
+    target = Path(target).resolve() if Path(target).is_symlink() else Path(target)
+    _check_target(target, force)
     staging = target.with_name(f".{target.name}.staging")
     if staging.exists():
         shutil.rmtree(staging)
@@ -134,21 +133,53 @@ def staged_dataset(target: Path, force: bool = False) -> Iterator[Path]:
     (staging / MASKS_DIR).mkdir()
     try:
         yield staging
-    except BaseException:
+        _swap_into_place(staging, target)
+    finally:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _swap_into_place(staging, target)
+
+
+def _backup_of(target: Path) -> Path:
+    return target.with_name(f".{target.name}.previous")
+
+
+def _check_target(target: Path, force: bool) -> None:
+    if target.exists() and not target.is_dir():
+        raise DatasetError(f"{target}: is a file, not a dataset folder; choose another --out")
+    if target.exists() and any(target.iterdir()) and not force:
+        raise DatasetError(
+            f"{target}: already holds a dataset; pass --force to replace it "
+            "(the old one stays recoverable from the DVC cache if it was `dvc add`-ed)"
+        )
+    backup = _backup_of(target)
+    if backup.exists():
+        raise DatasetError(
+            f"{backup}: left by an interrupted dataset swap; if {target} is complete delete "
+            f"{backup.name}, otherwise rename it back to {target.name}, then retry"
+        )
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
-    # DVC may track files inside target (data.dvc): replace contents, keep the folder itself.
-    target.mkdir(parents=True, exist_ok=True)
-    for child in target.iterdir():
-        if child.is_dir():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    for child in staging.iterdir():
-        shutil.move(str(child), target / child.name)
-    staging.rmdir()
+    # Renames within one folder are atomic; the old dataset is deleted only after the swap.
+    backup = _backup_of(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if target.exists():
+            target.rename(backup)
+        staging.rename(target)
+    except OSError as error:
+        raise DatasetError(f"{target}: could not move the new dataset into place ({error}); "
+                           f"{_restore(backup, target)}") from error  # fmt: skip
+    shutil.rmtree(backup, ignore_errors=True)
+    if backup.exists():
+        log.warning("%s: could not delete the previous dataset's copy; delete it", backup)
     log.info("dataset written to %s", target)
+
+
+def _restore(backup: Path, target: Path) -> str:
+    """Put the old dataset back after a failed swap; say where it is."""
+    if backup.exists() and not target.exists():
+        try:
+            backup.rename(target)
+        except OSError as error:
+            return f"the previous dataset is in {backup} ({error}): rename it to {target.name}"
+    return "the previous dataset is unchanged: fix the cause (permissions, open files), retry"

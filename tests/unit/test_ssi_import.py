@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -392,3 +393,64 @@ def test_empty_mask_in_roi_is_recorded(src: Path, tmp_path: Path) -> None:
     with (tmp_path / "data" / SOURCE_HASHES_NAME).open(newline="") as handle:
         recorded = {r["source_file"]: r["sha256"] for r in csv.DictReader(handle)}
     assert recorded[f"Notation/{DEFECT_ID}.png"] == digest
+
+
+def _fail_on(monkeypatch: pytest.MonkeyPatch, step: Callable[[Path, Path], bool]) -> None:
+    """Make ``os.rename`` raise for the swap step ``step(source, destination)`` picks."""
+    real_rename = os.rename
+
+    def rename(source: str | Path, destination: str | Path) -> None:
+        if step(Path(source), Path(destination)):
+            raise OSError(13, "injected failure", str(source))
+        real_rename(source, destination)
+
+    monkeypatch.setattr(os, "rename", rename)
+
+
+SWAP_STEPS: dict[str, Callable[[Path, Path], bool]] = {
+    "old aside": lambda source, _: source.name == "data",
+    "new into place": lambda source, _: ".data.staging" in source.parts,
+}
+
+
+@pytest.mark.parametrize("step", sorted(SWAP_STEPS))
+def test_failed_swap_keeps_the_old_dataset_whole_and_strands_nothing(
+    src: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    out = tmp_path / "data"
+    import_ssi(src, out, TINY_PARAMS)
+    before = _tree_hashes(out)
+    (src / "NoLabel" / f"{GOOD_ID}.bmp").unlink()  # the new import differs from the old
+    _fail_on(monkeypatch, SWAP_STEPS[step])
+    with pytest.raises(DatasetError, match="could not move the new dataset into place"):
+        import_ssi(src, out, TINY_PARAMS, splits_dir=None, force=True)
+    assert _tree_hashes(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SSI", "data", "splits"]
+
+
+def test_leftover_backup_of_an_interrupted_swap_is_refused(src: Path, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    import_ssi(src, out, TINY_PARAMS)
+    (tmp_path / ".data.previous").mkdir()
+    with pytest.raises(DatasetError, match="interrupted dataset swap"):
+        import_ssi(src, out, TINY_PARAMS, force=True)
+    assert (tmp_path / ".data.previous").is_dir() and len(read_manifest(out)) == 11
+
+
+def test_forced_import_replaces_the_folder_and_leaves_no_backup(src: Path, tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    import_ssi(src, out, TINY_PARAMS)
+    (out / "stale.txt").write_text("from the old dataset")
+    import_ssi(src, out, TINY_PARAMS, force=True)
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["SSI", "data", "splits"]
+
+
+def test_forced_import_into_a_symlinked_folder_keeps_the_link(src: Path, tmp_path: Path) -> None:
+    real = tmp_path / "disk" / "dataset"
+    real.mkdir(parents=True)
+    link = tmp_path / "data"
+    link.symlink_to(real, target_is_directory=True)
+    import_ssi(src, link, TINY_PARAMS)
+    import_ssi(src, link, TINY_PARAMS, force=True)
+    assert link.is_symlink() and len(read_manifest(real)) == 11
