@@ -9,6 +9,7 @@ timestamp); ``n_tag20`` good-only frames of tag 20 are captured on another date,
 from __future__ import annotations
 
 import datetime as dt
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -128,3 +129,19 @@ def _write_list(path: Path, entries: list[tuple[str, int, int]]) -> None:
         notation = name.replace(".bmp", ".png") if label else ""
         lines.append(f"{name},{cls}\\{name},{notation},{'[0 1]' if label else '[1 0]'}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_bmp16_gray(path: Path, pixels: np.ndarray) -> None:
+    """Write ``pixels`` (uint8, H x W) as a 16-bit-per-pixel BMP (5 bits a channel, R = G = B).
+
+    Pillow cannot save this format, which some capture tools write for "16-bit grey".
+    """
+    height, width = pixels.shape
+    level = (pixels.astype(np.uint16) >> 3) & 0x1F
+    packed = (level << 10) | (level << 5) | level
+    stride = (2 * width + 3) // 4 * 4
+    rows = [packed[y].astype("<u2").tobytes().ljust(stride, b"\0") for y in range(height)]
+    body = b"".join(reversed(rows))  # BMP rows run bottom-up
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 16, 0, len(body), 2835, 2835, 0, 0)
+    head = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(body), 0, 0, 14 + len(info))
+    path.write_bytes(head + info + body)

@@ -23,11 +23,20 @@ from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
 from pipeline import __version__
-from pipeline.provenance import sha256_file
 from pipeline.config.base import ParamsError
 from pipeline.config.import_ssi import Params
 from pipeline.data.images import strict_decoding
-from pipeline.data.manifest import IMAGES_DIR, MANIFEST_NAME, MASKS_DIR, OFFICIAL_SPLITS_NAME, DatasetError, ManifestRow, staged_dataset, write_dataset_info, write_manifest
+from pipeline.data.manifest import (
+    IMAGES_DIR,
+    MANIFEST_NAME,
+    MASKS_DIR,
+    OFFICIAL_SPLITS_NAME,
+    DatasetError,
+    ManifestRow,
+    staged_dataset,
+    write_dataset_info,
+    write_manifest,
+)
 from pipeline.data.ssi_names import (
     DEFECT_TYPES,
     OfficialSplit,
@@ -36,6 +45,7 @@ from pipeline.data.ssi_names import (
     read_official_splits,
     scan_source,
 )
+from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,8 @@ DOI = {"article": "10.1016/j.dib.2024.110996", "images": "10.5281/zenodo.7834077
 SOURCE_HASHES_NAME = "source_hashes.csv"
 # A mask nonzero on most of the frame is almost surely inverted (defect drawn black on white).
 MAX_MASK_SHARE = 0.5
+# 8-bit palette (grey), 24-bit and 32-bit colour (8 bits a channel; equal channels only).
+BMP_BITS_PER_PIXEL = (8, 24, 32)
 RESAMPLING = {
     "image": "Pillow LANCZOS (antialiased)",
     "mask": "Pillow BOX (area), foreground where any source pixel was foreground",
@@ -155,11 +167,13 @@ def read_frame(path: Path, params: Params) -> tuple[np.ndarray, str]:
         The frame, uint8 (frame_height, frame_width), and the hex sha256 of the file.
 
     Raises:
-        DatasetError: the file does not decode as BMP, has the wrong size, or is colour.
+        DatasetError: the file does not decode as BMP, has the wrong size, is colour, or
+            has fewer than 8 bits per grey level (a 16-bit-per-pixel BMP: no conversion).
     """
     data = path.read_bytes()
     with _decode(data, path, "BMP") as image:
         _check_size(image, path, params, "frame")
+        _check_bmp_depth(data, path)
         if image.mode == "L":
             pixels = np.asarray(image).copy()
         elif image.mode in ("P", "RGB"):
@@ -230,12 +244,35 @@ def crop_resize(pixels: np.ndarray, params: Params, resample: Image.Resampling) 
     return np.asarray(resized)
 
 
+def _check_bmp_depth(data: bytes, path: Path) -> None:
+    """Refuse BMPs whose pixels have fewer than 8 bits per grey level.
+
+    A 16-bit-per-pixel BMP holds 5 or 6 bits per channel, which Pillow stretches to 8 bits:
+    importing it would silently coarsen the grey levels (or misread a 16-bit grey frame), so it
+    is an error rather than a conversion.
+    """
+    header_size = int.from_bytes(data[14:18], "little")
+    offset = 24 if header_size == 12 else 28  # OS/2 core header or BITMAPINFOHEADER
+    bits = int.from_bytes(data[offset : offset + 2], "little")
+    if bits not in BMP_BITS_PER_PIXEL:
+        raise DatasetError(
+            f"{path}: BMP with {bits} bits per pixel, which holds fewer than 8 bits per grey "
+            "level; SSI frames are 8-bit grayscale: save it as an 8-bit grayscale BMP or "
+            "restore the original from Zenodo 7834077"
+        )
+
+
 def _decode(data: bytes, path: Path, kind: str) -> Image.Image:
     try:
         with strict_decoding():
             image = Image.open(io.BytesIO(data))
             image.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError as error:
+        raise DatasetError(
+            f"{path}: cannot decode, not a {kind} image Pillow can read; replace it with the "
+            "original from Zenodo 7834077"
+        ) from error
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise DatasetError(
             f"{path}: cannot decode ({error}); replace it with the original from Zenodo 7834077"
         ) from error

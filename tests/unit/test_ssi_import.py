@@ -22,7 +22,7 @@ from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.ssi import SOURCE_HASHES_NAME, import_ssi
 from pipeline.prepare import read_official
 from pipeline.provenance import sha256_file
-from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree, ssi_splits_dir
+from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree, ssi_splits_dir, write_bmp16_gray
 
 GOOD_ID = "NoLabel-12_20190905_035717"
 DEFECT_ID = "seal_breach_0-12_20190906_010020"
@@ -213,8 +213,21 @@ def _invert_mask(path: Path) -> None:
         Image.fromarray(255 - np.asarray(image)).save(path)
 
 
+def _bmp16(path: Path) -> None:
+    with Image.open(path) as image:
+        write_bmp16_gray(path, np.asarray(image))
+
+
 BAD_SOURCES: dict[str, tuple[Callable[[Path], object], str]] = {
     "corrupt bmp": (lambda s: _rewrite(_first(s, "NoLabel"), b"BM not really"), "cannot decode"),
+    "text named bmp": (
+        lambda s: _rewrite(_first(s, "NoLabel"), b"name,label\n"),
+        r"NoLabel-12_20190905_035717\.bmp: cannot decode, not a BMP image .*replace it",
+    ),
+    "16-bit grey bmp": (
+        lambda s: _bmp16(_first(s, "NoLabel")),
+        r"NoLabel-12_20190905_035717\.bmp: BMP with 16 bits per pixel.*8-bit grayscale BMP",
+    ),
     "truncated bmp": (lambda s: _truncate(_first(s, "seal_breach_0")), "cannot decode"),
     "png named bmp": (
         lambda s: Image.new("L", (200, 60)).save(_first(s, "NoLabel"), format="PNG"),
@@ -270,7 +283,7 @@ def test_bad_source_fails_with_one_line_and_leaves_target_untouched(
     damage(src)
     with pytest.raises(DatasetError, match=message) as caught:
         import_ssi(src, out, TINY_PARAMS, force=True)
-    assert "\n" not in str(caught.value)
+    assert "\n" not in str(caught.value) and "BytesIO" not in str(caught.value)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert not (tmp_path / ".data.staging").exists()
 
