@@ -331,6 +331,12 @@ BAD_SPLITS: dict[str, tuple[Callable[[Path], object], str]] = {
         lambda s: _empty_folder(ssi_splits_dir(s)),
         "no rev_N folders",
     ),
+    "lists without rev number": (
+        lambda s: shutil.copytree(
+            ssi_splits_dir(s) / "rev_6_Partial-10", ssi_splits_dir(s) / "Partial-5"
+        ),
+        r"Partial-5: split lists in a folder without a rev_N number .*rename it rev_<N>_Partial-5",
+    ),
 }
 
 
@@ -341,6 +347,21 @@ def test_bad_split_lists_fail_before_writing(src: Path, tmp_path: Path, case: st
     with pytest.raises(DatasetError, match=message):
         import_ssi(src, tmp_path / "data", TINY_PARAMS, splits_dir=ssi_splits_dir(src))
     assert not (tmp_path / "data").exists()
+
+
+def test_files_under_splits_that_are_not_read_are_named_in_warnings(
+    src: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    splits = ssi_splits_dir(src)
+    (splits / "README.txt").write_text("lists from the authors' repository")
+    (splits / "figures").mkdir()
+    (splits / "rev_1_Full-50" / "Validation.csv").write_text("names\n")
+    (splits / ".git").mkdir()  # hidden: not worth a warning
+    with caplog.at_level("WARNING"):
+        import_ssi(src, tmp_path / "data", TINY_PARAMS, splits_dir=splits)
+    warned = sorted(Path(r.getMessage().split(":")[0]).name for r in caplog.records)
+    assert warned == ["README.txt", "Validation.csv", "figures"]
+    assert all("not imported" in r.getMessage() for r in caplog.records)
 
 
 def test_windows_saved_lists_are_read(src: Path, tmp_path: Path) -> None:
