@@ -69,11 +69,12 @@ def run(data_dir: Path, params: Params, out_dir: Path) -> dict[str, Any]:
     """Assign every usable image to a split and write the evidence files."""
     rows = read_manifest(data_dir)
     plan = SplitPlan(
-        params.test_per_class,
-        params.val_normal,
-        params.val_defect_share,
-        params.stream_size,
-        params.stream_defect_share,
+        test_per_class=params.test_per_class,
+        val_normal=params.val_normal,
+        val_normal_max_share=params.val_normal_max_share,
+        val_defect_share=params.val_defect_share,
+        stream_size=params.stream_size,
+        stream_defect_share=params.stream_defect_share,
     )
     if params.strategy == "official":
         official = read_official(data_dir, params.official_revision)
@@ -94,7 +95,19 @@ def run(data_dir: Path, params: Params, out_dir: Path) -> dict[str, Any]:
             facts["normal"],
             facts["defective"],
         )
+    _warn_small_train(summary["splits"])
     return summary
+
+
+def _warn_small_train(splits: dict[str, Any]) -> None:
+    train, val = splits["train"]["images"], splits["val"]["images"]
+    if train < val:
+        log.warning(
+            "train holds %d images, fewer than val's %d: lower prepare.val_normal or "
+            "prepare.val_normal_max_share, or add normal images",
+            train,
+            val,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

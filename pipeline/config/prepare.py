@@ -12,6 +12,9 @@ SECTION = "prepare"
 class Params:
     """Split sizes are image counts; capture events (twin views) are never split apart.
 
+    Val takes ``val_normal`` normal images, at most ``val_normal_max_share`` of the normal
+    images left for val and train, so a small dataset still trains on most of its normals.
+
     ``strategy: official`` takes the authors' SSI revision from ``data/official_splits.csv``
     instead (its known group leakage is then reported by ``validate_data``).
     """
@@ -21,6 +24,7 @@ class Params:
     official_revision: str = "rev_6"
     test_per_class: int = 180
     val_normal: int = 100
+    val_normal_max_share: float = 0.30
     val_defect_share: float = 0.10
     stream_size: int = 0
     stream_defect_share: float = 0.01
@@ -33,3 +37,5 @@ class Params:
             share = getattr(self, name)
             if not 0.0 <= share < 1.0:
                 raise ValueError(f"{name} must be within [0, 1)")
+        if not 0.0 < self.val_normal_max_share <= 1.0:
+            raise ValueError("val_normal_max_share must be within (0, 1]")

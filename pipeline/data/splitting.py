@@ -20,9 +20,18 @@ class SplitPlan:
 
     test_per_class: int
     val_normal: int
+    val_normal_max_share: float
     val_defect_share: float
     stream_size: int
     stream_defect_share: float
+
+    def val_normal_count(self, pool: int) -> int:
+        """Normal images for val out of ``pool`` normal images left for val and train.
+
+        ``val_normal``, capped at ``val_normal_max_share`` of the pool, so a small dataset
+        keeps most of its normal images for training (at least one goes to val).
+        """
+        return min(self.val_normal, max(1, int(self.val_normal_max_share * pool)))
 
 
 def group_events(rows: list[ManifestRow], label: int) -> dict[str, list[str]]:
@@ -68,12 +77,16 @@ def assign_random(rows: list[ManifestRow], plan: SplitPlan, seed: int) -> dict[s
     defect_order = [str(e) for e in rng.permutation(sorted(defect))]
     assignment: dict[str, str] = {}
     n_stream_defect = round(plan.stream_size * plan.stream_defect_share)
+    n_stream_normal = plan.stream_size - n_stream_defect
+    for order, members in ((normal_order, normal), (defect_order, defect)):
+        for image_id in _take(order, members, plan.test_per_class, "split 'test'"):
+            assignment[image_id] = "test"
+    pool = sum(len(normal[event]) for event in normal_order) - n_stream_normal
+    n_val = plan.val_normal_count(pool)
     wanted = [
-        ("test", normal_order, normal, plan.test_per_class),
-        ("test", defect_order, defect, plan.test_per_class),
-        ("val", normal_order, normal, plan.val_normal),
-        ("val", defect_order, defect, defect_count(plan.val_normal, plan.val_defect_share)),
-        ("stream", normal_order, normal, plan.stream_size - n_stream_defect),
+        ("val", normal_order, normal, n_val),
+        ("val", defect_order, defect, defect_count(n_val, plan.val_defect_share)),
+        ("stream", normal_order, normal, n_stream_normal),
         ("stream", defect_order, defect, n_stream_defect),
     ]
     for split, order, members, count in wanted:
@@ -95,9 +108,9 @@ def assign_official(
 ) -> dict[str, str]:
     """The authors' revision: their test set as ``test``; their training set split by group.
 
-    Normal training events go to ``val`` until ``val_normal`` images, the rest to ``train``;
-    defective training images go to ``val`` up to the configured defect share. Any leakage the
-    official lists carry is kept as published and reported by ``validate_data``.
+    Normal training events go to ``val`` until ``SplitPlan.val_normal_count`` images, the rest
+    to ``train``; defective training images go to ``val`` up to the configured defect share.
+    Any leakage the official lists carry is kept as published and reported by ``validate_data``.
     """
     rng = np.random.default_rng(seed)
     in_train = [row for row in rows if official.get(row.image_id) == "train"]
@@ -106,11 +119,10 @@ def assign_official(
     defect = group_events(in_train, label=1)
     normal_order = [str(e) for e in rng.permutation(sorted(normal))]
     defect_order = [str(e) for e in rng.permutation(sorted(defect))]
-    for image_id in _take(normal_order, normal, plan.val_normal, "split 'val'"):
+    n_val = plan.val_normal_count(sum(map(len, normal.values())))
+    for image_id in _take(normal_order, normal, n_val, "split 'val'"):
         assignment[image_id] = "val"
-    n_defect = min(
-        defect_count(plan.val_normal, plan.val_defect_share), sum(map(len, defect.values()))
-    )
+    n_defect = min(defect_count(n_val, plan.val_defect_share), sum(map(len, defect.values())))
     for image_id in _take(defect_order, defect, n_defect, "split 'val'"):
         assignment[image_id] = "val"
     for event in normal_order:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import typing
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from pipeline import prepare
+from pipeline.config import ParamsError, load_section
 from pipeline.config.prepare import Params
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -89,3 +91,48 @@ def _params_file(tmp_path: Path, test_per_class: int) -> Path:
     path = tmp_path / "params.yaml"
     path.write_text(f"prepare:\n  seed: 1\n  test_per_class: {test_per_class}\n  val_normal: 2\n")
     return path
+
+
+def _official_lists(dataset: Path, test_events: int = 2) -> None:
+    """rev_6: the first ``test_events`` events of each class are test, the rest training."""
+    rows = read_manifest(dataset)
+    events = {
+        label: sorted({r.capture_event for r in rows if r.label == label}) for label in (0, 1)
+    }
+    test = {e for label in (0, 1) for e in events[label][:test_events]}
+    with (dataset / "official_splits.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "revision", "split"])
+        for row in rows:
+            split = "test" if row.capture_event in test else "train"
+            writer.writerow([row.image_id, "rev_6", split])
+
+
+@pytest.mark.parametrize("strategy", ["official", "random"])
+def test_val_takes_a_capped_share_of_a_small_normal_pool(
+    tmp_path: Path, strategy: typing.Literal["official", "random"]
+) -> None:
+    # 24 normal images; 4 go to test, so 20 are left for val and train.
+    dataset = write_tiny_dataset(tmp_path / "data", n_normal_events=12, n_defect_events=6)
+    _official_lists(dataset)
+    params = Params(strategy=strategy, test_per_class=4, val_normal=12, val_defect_share=0.2)
+    splits = prepare.run(dataset, params, tmp_path / "out")["splits"]
+    assert splits["val"]["normal"] == 6  # min(12, 0.30 x 20)
+    assert splits["train"]["normal"] == 14
+
+
+def test_train_smaller_than_val_is_warned(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dataset = write_tiny_dataset(tmp_path / "data", n_normal_events=12, n_defect_events=6)
+    params = Params(test_per_class=4, val_normal=12, val_normal_max_share=0.8)
+    with caplog.at_level("WARNING", logger="pipeline.prepare"):
+        splits = prepare.run(dataset, params, tmp_path / "out")["splits"]
+    assert splits["train"]["images"] < splits["val"]["images"]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "fewer than val's" in warning and "prepare.val_normal_max_share" in warning
+
+
+def test_val_share_outside_its_range_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("prepare:\n  val_normal_max_share: 0\n")
+    with pytest.raises(ParamsError, match="val_normal_max_share"):
+        load_section(path, "prepare")
