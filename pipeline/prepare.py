@@ -20,7 +20,7 @@ from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.prepare import Params
 from pipeline.data.manifest import OFFICIAL_SPLITS_NAME, DatasetError, ManifestRow, read_manifest
-from pipeline.data.splits import SPLIT_NAMES, write_splits
+from pipeline.data.splits import SPLIT_NAMES, SUMMARY_NAME, write_splits
 from pipeline.data.splitting import SplitPlan, assign_official, assign_random
 from pipeline.errors import SealauditError
 from pipeline.provenance import stage_provenance
@@ -86,7 +86,7 @@ def run(data_dir: Path, params: Params, out_dir: Path) -> dict[str, Any]:
     summary = summarise(rows, assignment, params)
     summary["provenance"] = stage_provenance("prepare", params, seed=params.seed)
     text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    (out_dir / "split_summary.json").write_text(text, encoding="utf-8")
+    (out_dir / SUMMARY_NAME).write_text(text, encoding="utf-8")
     for split, facts in summary["splits"].items():
         log.info(
             "%-6s %4d images (%d normal, %d defective)",

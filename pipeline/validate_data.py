@@ -24,9 +24,9 @@ from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.validate_data import Params
 from pipeline.data.manifest import DatasetError, read_dataset_info
-from pipeline.data.splits import read_splits
+from pipeline.data.splits import read_split_strategy, read_splits
 from pipeline.errors import SealauditError
-from pipeline.governance.composition import composition_table, confounding_tables
+from pipeline.governance.composition import CONFOUNDERS, composition_table, confounding_tables
 from pipeline.governance.facts import image_table, read_manifest_table
 from pipeline.governance.findings import Finding, collect_findings, plain
 from pipeline.governance.leakage import add_split_facts, leakage_summary
@@ -66,13 +66,20 @@ def _reviewed_files(validation_dir: Path) -> list[dict[str, str]]:
 
 
 def _confounding(images: pd.DataFrame, composition: pd.DataFrame, params: Params) -> dict:
-    cramers = composition.set_index("split")["cramers_v"].dropna().round(4).to_dict()
-    return {
+    """Leakage counts, and per confounder its Cramér's V with the label and the counts behind it.
+
+    The keys ``cramers_v`` / ``capture_date_by_label`` (date) and ``view_tag_cramers_v`` /
+    ``view_tag_by_label`` share the bound ``max_date_label_association``.
+    """
+    by_split = composition.set_index("split")
+    document = {
         **leakage_summary(images, params.near_duplicate_max_distance),
         "max_date_label_association": params.max_date_label_association,
-        "cramers_v": cramers,
-        "capture_date_by_label": confounding_tables(images),
     }
+    for column, name in CONFOUNDERS.items():
+        document[name] = by_split[name].dropna().round(4).to_dict()
+        document[f"{column}_by_label"] = confounding_tables(images, column)
+    return document
 
 
 def _write_tables(out_dir: Path, images: pd.DataFrame, results: dict[str, Any]) -> None:
@@ -94,7 +101,9 @@ def run(
 
     Args:
         data_dir: canonical dataset folder.
-        splits_path: ``splits.csv`` from ``prepare``; None checks the dataset alone.
+        splits_path: ``splits.csv`` from ``prepare``; None checks the dataset alone. The
+            ``split_summary.json`` beside it names the ``prepare.strategy``, which selects the
+            suites' per-strategy severities and fixes (none beside it: the project's rules).
         params: the ``validate_data`` section.
         out_dir: evidence folder (``governance.json``, ``summary.md``, ``image_facts.csv``,
             ``gx_results.json``).
@@ -112,16 +121,22 @@ def run(
     check_parameters(suites, parameters)
     manifest = read_manifest_table(data_dir)
     assignment = read_splits(splits_path) if splits_path is not None else {}
+    strategy = read_split_strategy(splits_path) if splits_path is not None else None
     images = add_split_facts(
         image_table(data_dir, manifest, assignment, params.hash_rows, params.hash_cols)
     )
     composition = composition_table(images)
     tables = {"manifest": manifest, "images": images, "composition": composition}
     results = run_suites(suites, tables, parameters)
-    findings = collect_findings(suites, results, params.max_examples)
+    findings = collect_findings(suites, results, params.max_examples, strategy)
     context = {
         "report_only": report_only,
-        "dataset": {**info, "images": len(manifest), "splits_file": _posix(splits_path)},
+        "dataset": {
+            **info,
+            "images": len(manifest),
+            "splits_file": _posix(splits_path),
+            "split_strategy": strategy,
+        },
         "parameters": parameters,
         "composition": composition.to_dict("records"),
         "confounding": _confounding(images, composition, params),

@@ -22,7 +22,8 @@ class Params:
     ``hash_cols``): measured on the embedded dataset, the twin views of one pouch lie at most
     0.18 apart and two different pouches at least 0.31, so 0.24 sits in the middle of that gap.
     ``max_date_label_association`` bounds the bias-corrected Cramér's V between capture date and
-    label; the SSI frames (all defective ones captured on one day) exceed it.
+    label (DG-10) and between view tag and label (DG-11); the SSI frames exceed it on both (all
+    defective ones captured on one day; view tag 20 good-only).
     """
 
     hash_rows: int = 8

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from pipeline.data.manifest import DatasetError, ManifestRow
 
 SPLIT_NAMES = ("train", "val", "test", "stream")
+SUMMARY_NAME = "split_summary.json"
+# prepare.strategy: the project's own group-aware splits, or the authors' SSI revision.
+STRATEGIES = ("random", "official")
 
 
 def read_splits(path: Path) -> dict[str, str]:
@@ -37,3 +41,30 @@ def write_splits(assignment: dict[str, str], path: Path) -> None:
         writer.writerow(["image_id", "split"])
         for image_id in sorted(assignment):
             writer.writerow([image_id, assignment[image_id]])
+
+
+def read_split_strategy(splits_path: Path) -> str | None:
+    """The ``prepare.strategy`` that wrote ``splits_path``, from the summary written beside it.
+
+    Returns:
+        ``random`` or ``official``; None when there is no ``split_summary.json`` beside the
+        file (a splits file made by hand is held to the rules of the project's own splits).
+
+    Raises:
+        DatasetError: the summary is unreadable or names no known strategy.
+    """
+    path = Path(splits_path).with_name(SUMMARY_NAME)
+    if not path.is_file():
+        return None
+    try:
+        strategy = json.loads(path.read_text(encoding="utf-8")).get("strategy")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
+        raise DatasetError(
+            f"{path}: not a split summary ({error}); rerun `dvc repro prepare`"
+        ) from error
+    if strategy not in STRATEGIES:
+        raise DatasetError(
+            f"{path}: strategy {strategy!r} is not one of {list(STRATEGIES)}; rerun "
+            "`dvc repro prepare`"
+        )
+    return str(strategy)

@@ -1,7 +1,8 @@
-"""Composition of each split (class and defect-type balance) and capture-date confounding.
+"""Composition of each split (class and defect-type balance) and label confounding.
 
 One row per split, plus ``dataset`` for every listed image, so representativeness and bias
-checks are single-column expectations on a small table.
+checks are single-column expectations on a small table. Two acquisition conditions are compared
+with the label: the capture date and the view tag (SSI's tag 20 is good-only).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pandas as pd
 from pipeline.data.splits import SPLIT_NAMES
 
 DATASET_ROW = "dataset"
+# Facts column -> composition column of its Cramér's V with the label.
+CONFOUNDERS = {"capture_date": "cramers_v", "view_tag": "view_tag_cramers_v"}
 
 
 def cramers_v(counts: np.ndarray) -> float:
@@ -48,8 +51,8 @@ def _members(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return groups
 
 
-def _date_by_label(members: pd.DataFrame) -> pd.DataFrame:
-    counts = pd.crosstab(members["capture_date"], members["label"])
+def _by_label(members: pd.DataFrame, column: str) -> pd.DataFrame:
+    counts = pd.crosstab(members[column], members["label"])
     return counts.reindex(columns=[0, 1], fill_value=0)
 
 
@@ -65,27 +68,32 @@ def _row(split: str, members: pd.DataFrame, defect_types: list[str]) -> dict[str
         "defective_share": len(defective) / len(members) if len(members) else np.nan,
         "min_type_share": float(shares.min()) / len(defective) if rarest else np.nan,
         "rarest_type": rarest,
-        "cramers_v": cramers_v(_date_by_label(members).to_numpy()) if len(members) else np.nan,
+        **{
+            name: cramers_v(_by_label(members, column).to_numpy()) if len(members) else np.nan
+            for column, name in CONFOUNDERS.items()
+        },
     }
 
 
 def composition_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Per split (and ``dataset``): counts, defective share, rarest type's share, Cramér's V."""
+    """Per split (and ``dataset``): counts, shares, Cramér's V of date and of view tag x label."""
     groups = _members(table)
     dataset = groups[DATASET_ROW]
     defect_types = sorted(set(dataset.loc[dataset["label"] == 1, "defect_type"]))
     return pd.DataFrame([_row(name, rows, defect_types) for name, rows in groups.items()])
 
 
-def confounding_tables(table: pd.DataFrame) -> dict[str, dict[str, dict[str, int]]]:
-    """Capture date x label counts per split (and ``dataset``): the table behind Cramér's V."""
+def confounding_tables(
+    table: pd.DataFrame, column: str = "capture_date"
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``column`` x label counts per split (and ``dataset``): the table behind Cramér's V."""
     tables = {}
     for name, members in _members(table).items():
         if not len(members):
             continue
-        counts = _date_by_label(members)
+        counts = _by_label(members, column)
         tables[name] = {
-            str(date): {"normal": int(row[0]), "defective": int(row[1])}
-            for date, row in counts.iterrows()
+            str(value): {"normal": int(row[0]), "defective": int(row[1])}
+            for value, row in counts.iterrows()
         }
     return tables

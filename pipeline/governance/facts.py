@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 UNASSIGNED = "unassigned"
 # Every column of the facts table, so a suite finds its column even when no row has the fact.
 FACT_COLUMNS = (
-    "image_id", "split", "in_manifest", "label", "defect_type", "capture_event", "capture_date",
+    "image_id", "split", "in_manifest", "label", "defect_type", "view_tag", "capture_event",
+    "capture_date",
     "height", "width", "paths_canonical", "file_exists", "sha256_actual", "sha256_matches",
     "decodes", "mode", "channels", "bit_depth", "actual_height", "actual_width", "pixel_min",
     "pixel_max", "pixel_mean", "dynamic_range", "clipped_share", "dhash", "mask_given",
@@ -136,6 +137,7 @@ def _row_facts(data_dir: Path, row: dict[str, Any], rows: int, cols: int) -> dic
         "in_manifest": True,
         "label": label if label is not None else -1,
         "defect_type": row["defect_type"],
+        "view_tag": row["view_tag"],
         "capture_event": row["capture_event"],
         "capture_date": row["capture_date"],
         "height": _as_int(row["height"]),

@@ -123,10 +123,18 @@ def _observed(result: Mapping[str, Any], exception: Mapping[str, Any]) -> Any:
     )
 
 
-def finding_from_result(item: Mapping[str, Any], suite: Suite, limit: int) -> Finding:
-    """One GX expectation validation result as a Finding."""
+def finding_from_result(
+    item: Mapping[str, Any], suite: Suite, limit: int, strategy: str | None = None
+) -> Finding:
+    """One GX expectation validation result as a Finding.
+
+    ``meta.by_strategy[strategy]`` of the expectation, where the suite gives one for the
+    ``prepare.strategy`` in force, replaces its ``severity`` and ``fix``: e.g. the authors' test
+    set under ``official`` is reported, not refused, and its fix cannot be "rerun prepare".
+    """
     config = item["expectation_config"]
     meta = config.get("meta") or {}
+    override = (meta.get("by_strategy") or {}).get(strategy or "", {})
     result = item.get("result") or {}
     exception = item.get("exception_info") or {}
     rows = result.get("unexpected_index_list") or []
@@ -135,12 +143,12 @@ def finding_from_result(item: Mapping[str, Any], suite: Suite, limit: int) -> Fi
     return Finding(
         id=str(meta.get("id")),
         requirement_id=str(meta.get("requirement_id")),
-        severity=str(config.get("severity")),
+        severity=str(override.get("severity", config.get("severity"))),
         # an expectation GX could not evaluate has not passed
         success=bool(item["success"]) and not _exception_message(exception),
         observed=_observed(result, exception),
         failing_examples=examples,
-        fix=str(meta.get("fix")),
+        fix=str(override.get("fix", meta.get("fix"))),
         description=str(meta.get("description")),
         suite=suite.name,
         expectation_type=str(config.get("type")),
@@ -150,14 +158,23 @@ def finding_from_result(item: Mapping[str, Any], suite: Suite, limit: int) -> Fi
 
 
 def collect_findings(
-    suites: list[Suite], results: Mapping[str, Mapping[str, Any]], limit: int
+    suites: list[Suite],
+    results: Mapping[str, Mapping[str, Any]],
+    limit: int,
+    strategy: str | None = None,
 ) -> list[Finding]:
-    """Findings of every suite, ordered by requirement id, then suite and file order."""
+    """Findings of every suite, ordered by requirement id, then suite and file order.
+
+    ``strategy`` is the ``prepare.strategy`` that made the splits (None: the project's rules).
+    """
     findings = []
     for suite in suites:
         # GX may reorder results; the suite file's order is the reviewed one.
         order = {item["meta"]["id"]: n for n, item in enumerate(suite.expectations)}
-        batch = [finding_from_result(item, suite, limit) for item in results[suite.name]["results"]]
+        batch = [
+            finding_from_result(item, suite, limit, strategy)
+            for item in results[suite.name]["results"]
+        ]
         findings += sorted(batch, key=lambda finding: order.get(finding.id, len(order)))
     # Stable: by requirement, then suite and file order within a requirement.
     return sorted(findings, key=lambda finding: finding.requirement_id)

@@ -91,12 +91,14 @@ def _confounding_lines(confounding: Mapping[str, Any]) -> list[str]:
     lines += [
         f"- {k.replace('_', ' ')}: {v}" for k, v in confounding.items() if not isinstance(v, dict)
     ]
-    for name, values in (confounding.get("cramers_v") or {}).items():
-        lines.append(f"- Cramér's V (capture date x label), {name}: {_cell(values)}")
-    for split, table in (confounding.get("capture_date_by_label") or {}).items():
-        lines += ["", f"Capture date x label, {split}:", ""]
-        rows = [[date, c["normal"], c["defective"]] for date, c in table.items()]
-        lines += _table(["capture date", "normal", "defective"], rows)
+    for key, what in (("cramers_v", "capture date"), ("view_tag_cramers_v", "view tag")):
+        for name, values in (confounding.get(key) or {}).items():
+            lines.append(f"- Cramér's V ({what} x label), {name}: {_cell(values)}")
+    for key, what in (("capture_date_by_label", "capture date"), ("view_tag_by_label", "view tag")):
+        for split, table in (confounding.get(key) or {}).items():
+            lines += ["", f"{what.capitalize()} x label, {split}:", ""]
+            rows = [[value, c["normal"], c["defective"]] for value, c in table.items()]
+            lines += _table([what, "normal", "defective"], rows)
     return lines
 
 
@@ -112,7 +114,8 @@ def summary_markdown(document: Mapping[str, Any]) -> str:
         + (" (report-only run: the stage did not stop)" if document.get("report_only") else ""),
         "",
         f"Dataset: source `{dataset.get('source')}`, {dataset.get('images')} images, "
-        f"{dataset.get('image_height')} x {dataset.get('image_width')} px.",
+        f"{dataset.get('image_height')} x {dataset.get('image_width')} px; splits "
+        f"`{dataset.get('splits_file')}` (prepare.strategy `{dataset.get('split_strategy')}`).",
         "",
         "## Requirements (EU AI Act Art. 10)",
         "",

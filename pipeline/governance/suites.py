@@ -3,7 +3,9 @@
 A suite file is a Great Expectations 1.x suite in JSON (``name``, ``expectations`` of
 ``type``/``kwargs``/``severity``/``meta``) whose ``meta`` names the facts table it describes,
 the columns that identify a failing row, and the requirements (id -> title and EU AI Act
-Art. 10 clauses) its expectations trace to. The file's sha256 is the suite's version.
+Art. 10 clauses) its expectations trace to. An expectation's ``meta.by_strategy`` may give
+another ``severity`` and ``fix`` per ``prepare.strategy`` (``random``: the project's splits;
+``official``: the authors' SSI revision). The file's sha256 is the suite's version.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.data.splits import STRATEGIES
 from pipeline.errors import SealauditError
 
 log = logging.getLogger(__name__)
@@ -78,6 +81,21 @@ def _check_expectation(path: Path, item: Any, requirements: Mapping[str, Any]) -
         path,
         f"{where}: requirement {meta['requirement_id']!r} is not in meta.requirements",
     )
+    _check_by_strategy(path, where, meta.get("by_strategy", {}))
+
+
+def _check_by_strategy(path: Path, where: str, by_strategy: Any) -> None:
+    """``meta.by_strategy``: per ``prepare.strategy``, a replacement severity and/or fix."""
+    _require(isinstance(by_strategy, dict), path, f"{where}: meta.by_strategy must be a mapping")
+    for strategy, override in by_strategy.items():
+        known = strategy in STRATEGIES and isinstance(override, dict)
+        _require(known, path, f"{where}: by_strategy keys must be {STRATEGIES} with mappings")
+        extra = sorted(set(override) - {"severity", "fix"})
+        _require(not extra, path, f"{where}: by_strategy.{strategy} has unknown keys {extra}")
+        severity_ok = override.get("severity", SEVERITIES[0]) in SEVERITIES
+        _require(severity_ok, path, f"{where}: by_strategy severity must be {SEVERITIES}")
+        fix = override.get("fix", "text")
+        _require(isinstance(fix, str) and bool(fix), path, f"{where}: by_strategy fix is empty")
 
 
 def _check_meta(path: Path, definition: Any, tables: set[str]) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def test_critical_failure_exits_one_with_a_line_naming_files_and_fix(
     (leak,) = [line for line in lines if "capture_event_in_one_split" in line]
     assert leak.startswith("DG-07 critical")
     assert str(world["leaked"]) in leak and "straddles splits test/train" in leak
-    assert "fix: rerun prepare with group-aware splitting" in leak
+    assert "fix: rerun `dvc repro prepare`, which keeps each capture event in one split" in leak
     assert _snapshot(world["data"]) == before, "validate_data must never modify data/"
     summary = (world["root"] / "leaky" / "summary.md").read_text()
     assert "**Result: FAIL**" in summary and "capture_event_in_one_split" in summary
@@ -130,7 +130,7 @@ def _leaky_official_lists(src: Path, splits_dir: Path) -> None:
         (folder / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_ssi_import_with_official_split_reports_group_leakage_and_date_confound(
+def test_ssi_import_with_official_split_reports_group_leakage_and_date_and_view_confounds(
     tmp_path: Path,
 ) -> None:
     from pipeline import prepare
@@ -139,7 +139,10 @@ def test_ssi_import_with_official_split_reports_group_leakage_and_date_confound(
     from pipeline.data.ssi import import_ssi
     from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree
 
-    src = make_ssi_tree(tmp_path / "source", n_good_events=8, n_defect_events=8, with_splits=False)
+    # 8 good-only tag-20 frames beside 16 + 16 twin views: view x label V 0.34, as in SSI
+    src = make_ssi_tree(
+        tmp_path / "source", n_good_events=8, n_defect_events=8, n_tag20=8, with_splits=False
+    )
     _leaky_official_lists(src, tmp_path / "lists")
     import_ssi(src, tmp_path / "data", TINY_PARAMS, splits_dir=tmp_path / "lists")
     plan = PrepareParams(strategy="official", official_revision="rev_6", val_normal=2,
@@ -163,5 +166,12 @@ def test_ssi_import_with_official_split_reports_group_leakage_and_date_confound(
     dates = document["confounding"]["capture_date_by_label"]["dataset"]
     assert {d for d, c in dates.items() if c["defective"]} == {"2019-09-06"}
     assert all(c["normal"] == 0 for d, c in dates.items() if d == "2019-09-06")
+    assert "set prepare.strategy: random" in leak.fix  # the fix that works under official
+    view = next(f for f in findings if f.id == "view_tag_label_association")
+    assert not view.success and view.severity == "warning" and view.requirement_id == "DG-11"
+    tags = document["confounding"]["view_tag_by_label"]["dataset"]
+    assert tags["20"] == {"normal": 8, "defective": 0}
+    assert document["confounding"]["view_tag_cramers_v"]["dataset"] > 0.30
+    assert document["dataset"]["split_strategy"] == "official"
     failed_critical = {f.id for f in findings if not f.success and f.severity == "critical"}
     assert failed_critical == {"capture_event_in_one_split"}

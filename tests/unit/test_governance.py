@@ -21,7 +21,13 @@ from PIL import Image
 from pipeline import validate_data
 from pipeline.config import ParamsError, from_mapping
 from pipeline.config.validate_data import Params
-from pipeline.data.manifest import MANIFEST_COLUMNS, ManifestRow, read_manifest, write_manifest
+from pipeline.data.manifest import (
+    MANIFEST_COLUMNS,
+    DatasetError,
+    ManifestRow,
+    read_manifest,
+    write_manifest,
+)
 from pipeline.data.splits import write_splits
 from pipeline.governance.composition import cramers_v
 from pipeline.governance.perceptual import dhash, hamming_fraction, nearest_in_other_group
@@ -134,7 +140,7 @@ def test_evidence_records_suite_versions_and_requirements(clean: dict[str, Any])
     for item in clean["expectations"]:
         assert item["severity"] in ("critical", "warning")
         assert item["requirement_id"].startswith("DG-") and item["ai_act"]
-    assert {r["id"] for r in clean["requirements"]} == {f"DG-{n:02d}" for n in range(1, 11)}
+    assert {r["id"] for r in clean["requirements"]} == {f"DG-{n:02d}" for n in range(1, 12)}
     assert clean["provenance"]["stage"] == "validate_data"
 
 
@@ -183,6 +189,102 @@ def test_leaked_group_line_names_event_splits_images_and_fix(
     twin = planted["leaked_group"].replace("-23_", "-12_")
     assert "straddles splits test/train" in example and twin in example
     assert document["confounding"]["capture_events_across_splits"] == 1
+
+
+def test_view_tag_confound_is_a_warning_beside_the_date_one(tmp_path: Path) -> None:
+    # SSI's pattern: one view (tag 20) holds normal images only.
+    data, splits = _world(tmp_path)
+    rows = _by_event(data)
+    _replace_rows(data, {
+        row.image_id: {"view_tag": "20"}
+        for (event, view), row in rows.items() if view == "23" and event < N_NORMAL
+    })  # fmt: skip
+    document = _run(data, splits, tmp_path / "out")
+    finding = _finding(document, "view_tag_label_association")
+    assert finding["success"] is False and finding["severity"] == "warning"
+    assert finding["requirement_id"] == "DG-11" and finding["ai_act"]
+    assert any(e.startswith("dataset: Cramér's V ") for e in finding["failing_examples"])
+    assert document["success"] is True  # a warning, like the date confound
+    confounding = document["confounding"]
+    assert confounding["view_tag_cramers_v"]["dataset"] > PARAMS.max_date_label_association
+    assert confounding["view_tag_by_label"]["dataset"]["20"] == {"normal": N_NORMAL, "defective": 0}
+    assert _finding(document, "capture_date_label_association")["success"] is True
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "view_tag_label_association" in summary and "View tag x label, dataset:" in summary
+
+
+def _unbalanced_test(data: Path, splits: Path, strategy: str | None) -> None:
+    """Test split with 3 normal events and 1 defective (share 0.25), as a revision may have."""
+    splits.parent.mkdir(exist_ok=True)
+    assignment = _clean_splits(data)
+    for (event, _), row in _by_event(data).items():
+        if event in (13, 14):
+            del assignment[row.image_id]
+    write_splits(assignment, splits)
+    if strategy is not None:
+        summary = {"strategy": strategy, "splits": {}}
+        (splits.parent / "split_summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("strategy", "severity", "fix"),
+    [
+        ("official", "warning", "the test set is the authors' (prepare.official_revision)"),
+        ("random", "critical", "prepare draws prepare.test_per_class images of each class"),
+        (None, "critical", "prepare draws prepare.test_per_class images of each class"),
+    ],
+)
+def test_test_balance_is_reported_under_official_and_refused_for_own_splits(
+    tmp_path: Path, strategy: str | None, severity: str, fix: str
+) -> None:
+    data, splits = _world(tmp_path)
+    _unbalanced_test(data, tmp_path / "prepare" / "splits.csv", strategy)
+    document = _run(data, tmp_path / "prepare" / "splits.csv", tmp_path / "out")
+    finding = _finding(document, "test_defective_share")
+    assert finding["success"] is False and finding["severity"] == severity
+    assert finding["fix"].startswith(fix)
+    assert finding["failing_examples"] == ["split test: 2 of 8 images defective (share 0.25)"]
+    assert document["success"] is (strategy == "official")
+    assert document["dataset"]["split_strategy"] == strategy
+
+
+# Checks whose outcome under prepare.strategy: official is set by the authors' lists.
+FIXED_BY_THE_AUTHORS = (
+    "required_splits_present",
+    "test_defective_share",
+    "capture_event_in_one_split",
+    "no_near_duplicate_across_splits",
+)
+
+
+def test_official_fixes_never_say_rerun_prepare_where_the_authors_lists_decide() -> None:
+    fixes = {}
+    for suite in load_suites(VALIDATION / "suites", TABLES):
+        for item in suite.expectations:
+            meta = item["meta"]
+            override = meta.get("by_strategy", {}).get("official", {})
+            fixes[meta["id"]] = (meta["fix"], override.get("fix", meta["fix"]))
+    for check_id in FIXED_BY_THE_AUTHORS:
+        own, official = fixes[check_id]
+        assert "dvc repro prepare" not in official and "revision" in official, check_id
+        assert own != official, check_id
+
+
+def test_unknown_strategy_in_the_split_summary_is_refused(tmp_path: Path) -> None:
+    data, splits = _world(tmp_path)
+    (tmp_path / "split_summary.json").write_text('{"strategy": "authors"}', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"split_summary\.json: strategy 'authors'"):
+        _run(data, splits, tmp_path / "out")
+
+
+def test_suite_with_a_bad_strategy_override_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(VALIDATION / "suites", tmp_path / "suites")
+    path = tmp_path / "suites" / "composition.json"
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    suite["expectations"][2]["meta"]["by_strategy"] = {"official": {"severity": "info"}}
+    path.write_text(json.dumps(suite), encoding="utf-8")
+    with pytest.raises(SuiteError, match=r"composition\.json.*by_strategy severity"):
+        load_suites(tmp_path / "suites", TABLES)
 
 
 # ----------------------------------------------------------------------------- maths
