@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,15 +107,18 @@ def _show_warning_once(said: SaidOnce, show: Callable[..., None]) -> Callable[..
     return showwarning
 
 
-def say_warnings_once() -> SaidOnce:
-    """Install ``SaidOnce`` on the root handlers, the known warnings' loggers and
-    ``warnings.showwarning`` (idempotent: a second call reuses the first filter)."""
+def say_warnings_once(handlers: Sequence[logging.Handler] = ()) -> SaidOnce:
+    """Install ``SaidOnce`` on ``handlers`` (those the caller owns), the known warnings'
+    loggers and ``warnings.showwarning``; idempotent: a second call reuses the first filter.
+
+    Handlers someone else installed (pytest's, an embedding application's) are left alone.
+    """
     installed = getattr(warnings.showwarning, "said_once", None)
     said = installed if isinstance(installed, SaidOnce) else SaidOnce()
     if installed is None:
         warnings.showwarning = _show_warning_once(said, warnings.showwarning)
     loggers = [logging.getLogger(k.logger) for k in said.known if k.logger]
-    for target in [*logging.getLogger().handlers, *loggers]:
+    for target in [*handlers, *loggers]:
         if said not in target.filters:
             target.addFilter(said)
     return said
