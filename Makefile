@@ -37,7 +37,8 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "sealaudit needs Python 3.11, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	@echo "installing Python packages (torch and MLflow are large: several minutes on a fresh machine)"
+	$(BIN)/python -m pip install --progress-bar on -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
 # The embedded synthetic dataset is generated, byte-identical for the pinned versions, so a

@@ -11,8 +11,9 @@ import argparse
 from pathlib import Path
 
 EPILOG = (
-    "exit codes: 0 in control; 3 alarm (EWMA/CUSUM chart, lot test or exceedance, see the "
-    "report); 2 user error"
+    "alarms are one-sided: only scores above the reference raise one (a lot scoring lower, "
+    "e.g. images the monitor was trained on, is noted as below_reference); exit codes: 0 in "
+    "control; 3 alarm (EWMA/CUSUM chart, lot test or exceedance, see the report); 2 user error"
 )
 
 
@@ -73,4 +74,10 @@ def _monitor(args: argparse.Namespace) -> int:
         f"{report['images']['scored']} scored, {len(report['images']['skipped'])} skipped, "
         f"{len(report['lots'])} lot(s): {verdict}; report in {args.report_dir}"
     )
+    if report["below_reference"]:
+        print(
+            "note: scores below the reference in " + ", ".join(report["below_reference"]) + "; "
+            "not an alarm (images the monitor was fitted on score this low: are they "
+            "production images?)"
+        )
     return int(report["exit_code"])

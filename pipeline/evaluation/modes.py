@@ -80,7 +80,14 @@ def fit_thresholds(
             )
         )
     except SealauditError as error:
-        log.warning("max_miss_rate threshold not fitted: %s", error)
+        # Without the score's name the reason is usually the same for every score (too few
+        # defective val images), so it is said once; evaluation.json lists each score.
+        reason = str(error).removeprefix(f"{score_name}: ")
+        log.warning(
+            "max_miss_rate threshold not fitted (evaluation.json lists each score under "
+            "thresholds_not_fitted): %s",
+            reason,
+        )
         skipped.append({"rule": "max_miss_rate", "reason": str(error)})
     return fitted, skipped
 

@@ -102,6 +102,14 @@ class EwmaChart:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def above(self) -> NDArray[np.bool_]:
+        """(n,) points whose statistic is over the upper limit (scores rising)."""
+        return np.asarray(self.statistic) > np.asarray(self.upper)
+
+    def below(self) -> NDArray[np.bool_]:
+        """(n,) points whose statistic is under the lower limit (scores falling)."""
+        return np.asarray(self.statistic) < np.asarray(self.lower)
+
 
 @dataclass(frozen=True)
 class CusumChart:
@@ -117,6 +125,14 @@ class CusumChart:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def above(self) -> NDArray[np.bool_]:
+        """(n,) points where the upper CUSUM exceeds h (scores rising)."""
+        return np.asarray(self.upper_statistic) > self.h
+
+    def below(self) -> NDArray[np.bool_]:
+        """(n,) points where the lower CUSUM exceeds h (scores falling)."""
+        return np.asarray(self.lower_statistic) > self.h
 
 
 def _check_chart_params(chart: Chart, params: dict[str, float]) -> None:

@@ -67,6 +67,21 @@ def test_max_miss_rate_rule_needs_enough_defective_val_images() -> None:
     assert bounded.justification["miss_rate_upper_one_sided"] <= 0.10
 
 
+def test_an_unfitted_max_miss_rate_is_said_once_for_every_score(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rng = np.random.default_rng(2)
+    val, test = _split(rng, 50, 10, gap=6.0), _split(rng, 40, 40)
+    for score_name in ("four_ms_ssim", "mse"):
+        evaluate_mode(
+            val[0], val[1], test[0], test[1], test[2],
+            detector="attention_ae", score_name=score_name, params=PARAMS,
+        )  # fmt: skip
+    said = {r.getMessage() for r in caplog.records if "max_miss_rate" in r.getMessage()}
+    assert len(said) == 1  # the same words, so runtime.SaidOnce lets them through once
+    assert "thresholds_not_fitted" in said.pop()
+
+
 def test_operating_rule_is_configurable_and_a_missing_rule_is_an_error() -> None:
     rng = np.random.default_rng(3)
     thresholds = dataclasses.replace(ThresholdParams(), operating_rule="mean_plus_k_sigma")

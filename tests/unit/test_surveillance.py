@@ -185,6 +185,28 @@ def test_a_shifted_lot_alarms_on_every_source_and_points_at_its_first_image() ->
     assert section["alarm_sources"] == ["lot_test"] and section["signals"]["ewma"] is True
 
 
+def test_a_good_lot_holding_training_images_is_noted_not_alarmed() -> None:
+    # Images the monitor was fitted on score about a quarter of new normal images (13 against a
+    # reference mean of 50 on the embedded dataset): a good lot holding some is not an alarm.
+    rng = np.random.default_rng(2)
+    lots = {f"L{i}": list(REF_MEAN + REF_SD * rng.standard_normal(20)) for i in range(3)}
+    seen_in_training = 0.26 * REF_MEAN + 0.1 * REF_SD * rng.standard_normal(10)
+    fresh = REF_MEAN + REF_SD * rng.standard_normal(10)
+    lots["L3"] = list(np.ravel(np.column_stack([seen_in_training, fresh])))  # interleaved
+    rows = _rows(lots)
+    section, _, _ = analyse(rows, _keys(rows, {"L3"}), _monitor())
+    assert section["alarm"] is False and section["alarm_sources"] == []
+    assert not any(section["signals"].values())
+    (lot,) = section["lots"]
+    assert lot["test"]["alternative"] == "greater" and lot["below_reference"]["signal"] is True
+    assert "L3" in section["below_reference"]
+    assert section["charts"]["cusum"]["below_reference_in_batch"] > 0
+    # with lot_alternative: greater the lower side is not tested at all
+    greater = _monitor(dataclasses.replace(NOMINAL, lot_alternative="greater"))
+    section, _, _ = analyse(rows, _keys(rows, {"L3"}), greater)
+    assert section["alarm"] is False and section["lots"][0]["below_reference"]["pvalue"] is None
+
+
 def test_lot_exceedance_known_answer() -> None:
     monitor = _monitor()
     above = monitor.threshold.value + 1.0
