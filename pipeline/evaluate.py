@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from pipeline.cli import configure_logging
 from pipeline.config import load_section
@@ -58,7 +57,7 @@ from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.models.seal_path import fit_path_calibration
 from pipeline.provenance import stage_provenance
-from pipeline.runtime import torch_threads
+from pipeline.runtime import configure_torch
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +221,7 @@ def run(
     verbatim as ``detectability_ceiling`` so the inline figures can be read against what a
     supervised detector reaches on the same test split.
     """
-    torch.set_num_threads(torch_threads(params.torch_threads))
+    numerics = configure_torch(params.torch_threads)
     # read before the long part, so a missing study fails in seconds, not after scoring
     resolution = read_study(resolution_study, RESOLUTION.name, RESOLUTION.script)
     ceiling = read_study(ceiling_study, CEILING.name, CEILING.script)
@@ -256,6 +255,7 @@ def run(
         "paper_reference": paper_reference(),
         RESOLUTION.key: resolution,
         CEILING.key: ceiling,
+        "torch_numerics": numerics,
         "provenance": stage_provenance("evaluate", params, seed=params.seed),
     }
     _write_json(evaluation, out_dir / "evaluation.json")

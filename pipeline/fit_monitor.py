@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from pipeline.cli import configure_logging
 from pipeline.config import load_section
@@ -45,7 +44,7 @@ from pipeline.monitoring.fitted import FittedMonitor, save_monitor
 from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
 from pipeline.monitoring.spc import ReferenceDistribution
 from pipeline.provenance import sha256_file, stage_provenance
-from pipeline.runtime import torch_threads
+from pipeline.runtime import configure_torch
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +245,8 @@ def fit_layers(
             rows = calibration.run_ablation(
                 layer, (train, val), images.val_labels, params.ablation, params
             )
-            result.ablation += [{**r, "feature_ms_per_image": round(feature_ms, 3)} for r in rows]
+            result.ablation += rows
+            log.info("%s: features in %.3f ms per image", layer, feature_ms)
         if layer == params.layer:
             result.monitor, result.val_scores = fit_chosen(
                 (train, val), shape, images.val_labels, params, checkpoint
@@ -259,7 +259,7 @@ def run(
     data_dir: Path, splits_path: Path, model_path: Path, params: Params, out_dir: Path
 ) -> dict[str, Any]:
     """Fit the monitor, score the ablation grid and write the stage's evidence."""
-    torch.set_num_threads(torch_threads(params.torch_threads))
+    numerics = configure_torch(params.torch_threads)
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
     images = load_fit_images(data_dir, splits_path, meta, params.alignment_scale)
@@ -277,8 +277,8 @@ def run(
         "n_val_defective": int(images.val_labels.sum()),
         "image_height": model.config.image_height,
         "image_width": model.config.image_width,
-        "feature_ms_per_image": round(fit.feature_ms, 3),
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": numerics["threads"],
+        "torch_numerics": numerics,
         "monitor_sha256": monitor_sha,
         "plots": {"contribution_examples": EXAMPLES_PNG} if shown else {},
         "contribution_examples": shown,

@@ -31,14 +31,39 @@ TRACKED_PACKAGES = (
 )
 
 
+# What the pipeline's results are made from. ``dvc.lock`` is not among them: ``dvc repro``
+# rewrites it after every stage, so counting it made every later stage of a first run "dirty",
+# and stamping HEAD made a committed lock stale the moment it was committed (its own commit
+# changed every evidence file's bytes). README, docs and tests change no result either.
+SOURCE_PATHS = (
+    "pipeline",
+    "params.yaml",
+    "dvc.yaml",
+    "data.dvc",
+    "validation",
+    "reports/templates",
+    "benchmarks/results",
+    "pyproject.toml",
+    "requirements.lock",
+)
+
+
 def git_state(root: Path = Path()) -> dict[str, Any]:
-    """Current commit and whether the work tree differs from it ("unknown" outside git)."""
+    """The sources' identity: ``git_commit`` is the newest commit that changed a path of
+    ``SOURCE_PATHS``, ``git_dirty`` whether the work tree's sources differ from it (tracked
+    files only; "unknown"/None outside git).
+
+    A commit that only records ``dvc.lock`` (or edits the README) leaves both unchanged, so
+    a fresh clone of it reproduces the committed lock byte for byte.
+    """
     try:
-        commit = _git(root, "rev-parse", "HEAD")
-        dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no"))
+        commit = _git(root, "log", "-1", "--format=%H", "--", *SOURCE_PATHS)
+        dirty = bool(
+            _git(root, "status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS)
+        )
     except (OSError, subprocess.CalledProcessError):
         return {"git_commit": "unknown", "git_dirty": None}
-    return {"git_commit": commit, "git_dirty": dirty}
+    return {"git_commit": commit or "unknown", "git_dirty": dirty}
 
 
 def _git(root: Path, *args: str) -> str:

@@ -1,4 +1,11 @@
-"""Process settings shared by the stages and commands: torch threads, warnings said once.
+"""Process settings shared by the stages and commands: torch numerics, warnings said once.
+
+Torch's CPU results depend on the kernels it picks for the machine (AVX-512 or AVX2 code in
+ATen, oneDNN and MKL) and on the thread count: measured on this project's training (3 epochs,
+attention AE), an AVX-512 machine and an AVX2-only one gave different weights, and 1, 2 and 4
+threads gave three different models. ``configure_torch`` pins both (AVX2 kernels everywhere,
+MKL's conditional numerical reproducibility, the stage's thread count), so the same data,
+params and seed give the same bytes on any x86-64 machine with AVX2, at no measured speed cost.
 
 Third-party libraries repeat their warnings per call (MLflow's note on pickled models came
 once per registered model) in words meant for their own users. ``say_warnings_once``, run by
@@ -21,6 +28,9 @@ from pipeline.errors import SealauditError
 log = logging.getLogger(__name__)
 
 THREADS_ENV = "SEALAUDIT_TORCH_THREADS"
+NATIVE_KERNELS_ENV = "SEALAUDIT_NATIVE_KERNELS"
+# Read by ATen, MKL and oneDNN when they first compute, so set before any tensor maths.
+PINNED_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def torch_threads(configured: int) -> int:
@@ -31,6 +41,51 @@ def torch_threads(configured: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SealauditError(f"${THREADS_ENV}={raw!r}: must be a positive integer")
     return int(raw)
+
+
+def pin_cpu_kernels() -> dict[str, str]:
+    """Pin torch's CPU kernels to AVX2 (unless ``$SEALAUDIT_NATIVE_KERNELS=1``); return them.
+
+    A variable the user has set is kept (and so recorded); call before the first tensor maths
+    of the process, which is when the libraries read them.
+    """
+    if os.environ.get(NATIVE_KERNELS_ENV) == "1":
+        log.warning(
+            "$%s=1: torch uses this machine's fastest kernels; results are not byte-identical "
+            "to other machines' (unset it for reproducible evidence)",
+            NATIVE_KERNELS_ENV,
+        )
+        return {"kernels": "native"}
+    for name, value in PINNED_KERNELS.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in PINNED_KERNELS}
+
+
+def configure_torch(configured_threads: int) -> dict[str, Any]:
+    """Pin kernels and threads for reproducible torch maths; return what is in force.
+
+    The result goes into the stage's evidence: the thread count is part of what makes two
+    runs agree bit for bit (``$SEALAUDIT_TORCH_THREADS`` changes the numbers, and says so).
+    """
+    import torch
+
+    kernels = pin_cpu_kernels()
+    threads = torch_threads(configured_threads)
+    if threads != configured_threads:
+        log.warning(
+            "$%s=%d overrides the configured %d threads: results will differ in the last bits "
+            "from a run with %d",
+            THREADS_ENV,
+            threads,
+            configured_threads,
+            configured_threads,
+        )
+    torch.set_num_threads(threads)
+    return {
+        "threads": threads,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        **kernels,
+    }
 
 
 @dataclass(frozen=True)

@@ -239,9 +239,9 @@ def _traceability(
     prov = documents["evaluation"].get("provenance", {})
     governance = documents["governance"]
     outs = (reviewed["data.dvc"] or {}).get("outs") or [{}]
-    dirty = " (uncommitted changes)" if prov.get("git_dirty") else ""
+    dirty = " (sources had uncommitted changes)" if prov.get("git_dirty") else ""
     chain = [
-        ["Git commit", f"{prov.get('git_commit', NOT_RECORDED)}{dirty}"],
+        ["Source commit", f"{prov.get('git_commit', NOT_RECORDED)}{dirty}"],
         ["Dataset (data.dvc md5)", str(outs[0].get("md5", NOT_RECORDED))],
         [
             "Governance result",

@@ -179,7 +179,7 @@ def development_section(documents: dict[str, Any], paths: EvidencePaths) -> dict
         )
         for name in models
     ]
-    columns = ("parameters", "epochs_run", "best_epoch", "best_val_loss", "seconds", "seed")
+    columns = ("parameters", "epochs_run", "best_epoch", "best_val_loss", "stopped_early", "seed")
     return {
         "models": [
             [name, *(fmt_sig(facts.get(c), 6) for c in columns)] for name, facts in models.items()

@@ -150,7 +150,7 @@ def provenance_rows(documents: dict[str, Any], files: dict[str, Path]) -> list[l
                 str(prov.get("stage", key)),
                 files[key].name,
                 str(prov.get("git_commit", NOT_RECORDED))[:12]
-                + (" (dirty)" if prov.get("git_dirty") else ""),
+                + (" (sources dirty)" if prov.get("git_dirty") else ""),
                 str(prov.get("data_md5", NOT_RECORDED))[:12],
                 fmt(prov.get("seed")),
                 sha256_file(files[key])[:16],

@@ -237,6 +237,25 @@ def run_suites(
                 "unexpected_index_column_names": [c for c in suite.index_columns if c in frame],
             },
         )
-        results[suite.name] = result.to_json_dict()
+        results[suite.name] = without_run_identity(result.to_json_dict())
         log.info("suite %s: success=%s", suite.name, results[suite.name]["success"])
     return results
+
+
+# Fields GX fills per run (clock times, random UUIDs): they identify the run, not the result,
+# and would make every run's evidence differ byte for byte (and so DVC's lock).
+RUN_IDENTITY_META = ("validation_id", "validation_time", "run_id", "batch_markers", "checkpoint_id")
+
+
+def without_run_identity(result: dict[str, Any]) -> dict[str, Any]:
+    """A GX validation result without its per-run clock times and UUIDs."""
+    meta = {k: v for k, v in result.get("meta", {}).items() if k not in RUN_IDENTITY_META}
+    checks = [
+        {**check, "expectation_config": _without_id(check.get("expectation_config", {}))}
+        for check in result.get("results", [])
+    ]
+    return {**result, "meta": meta, "results": checks}
+
+
+def _without_id(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != "id"}
