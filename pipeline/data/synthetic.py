@@ -20,12 +20,21 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from pipeline import __version__
-from pipeline.provenance import sha256_file
 from pipeline.config.base import ParamsError
 from pipeline.config.synth import DEFECT_TYPES, Params
 from pipeline.data.defects import apply_defect
-from pipeline.data.manifest import IMAGES_DIR, MANIFEST_NAME, MASKS_DIR, ManifestRow, read_manifest, staged_dataset, write_dataset_info, write_manifest
+from pipeline.data.manifest import (
+    IMAGES_DIR,
+    MANIFEST_NAME,
+    MASKS_DIR,
+    ManifestRow,
+    read_manifest,
+    staged_dataset,
+    write_dataset_info,
+    write_manifest,
+)
 from pipeline.data.seal_texture import apply_view, jitter_view, sample_placement, sample_pouch
+from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
