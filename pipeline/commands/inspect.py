@@ -64,7 +64,10 @@ def _load(uri: str) -> Any:
     try:
         return mlflow.pyfunc.load_model(uri)
     except Exception as error:  # MLflow raises several types for a missing model
-        hint = registry_hint(client, uri)
+        try:
+            hint = registry_hint(client, uri)
+        except Exception:  # the registry cannot be asked either: keep MLflow's own error
+            hint = None
         if hint is not None:
             raise SealauditError(hint) from error
         raise SealauditError(
