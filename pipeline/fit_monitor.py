@@ -41,7 +41,7 @@ from pipeline.models.checkpoint import CheckpointMeta, load_autoencoder
 from pipeline.monitoring import calibration
 from pipeline.monitoring.figures import Example, contribution_figure
 from pipeline.monitoring.fitted import FittedMonitor, save_monitor
-from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
+from pipeline.monitoring.scoring import contribution_heatmaps, extract_features, feature_shape
 from pipeline.monitoring.spc import ReferenceDistribution
 from pipeline.provenance import sha256_file, stage_provenance
 from pipeline.runtime import configure_torch
@@ -215,6 +215,29 @@ def check_layers(model: AttentionAutoencoder, layers: list[str]) -> None:
         )
 
 
+def check_feature_counts(model: AttentionAutoencoder, params: Params) -> None:
+    """Each kept-feature count fits the layer it draws from (checked before any image loads).
+
+    Raises:
+        SealauditError: naming the key, the layer's dimension and the fix.
+    """
+    wanted = [("n_features_kept", params.layer, params.n_features_kept)]
+    wanted += [
+        ("ablation.n_features_kept", layer, kept)
+        for layer in params.ablation.layers
+        for kept in params.ablation.n_features_kept
+    ]
+    for key, layer, kept in wanted:
+        shape = feature_shape(model, layer)
+        available = int(np.prod(shape))
+        if kept > available:
+            raise SealauditError(
+                f"fit_monitor.{key}: {kept} exceeds the {available} feature dimensions of "
+                f"layer {layer!r} ({' x '.join(map(str, shape))} at the checkpoint's working "
+                f"size); set it between 1 and {available} in params.yaml or choose another layer"
+            )
+
+
 @dataclass
 class _Fit:
     """What the pass over the layers produces."""
@@ -262,6 +285,7 @@ def run(
     numerics = configure_torch(params.torch_threads)
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
+    check_feature_counts(model, params)
     images = load_fit_images(data_dir, splits_path, meta, params.alignment_scale)
     fit = fit_layers(model, images, params, (model_path, meta.architecture))
     scores, features = fit.val_scores, fit.val_features

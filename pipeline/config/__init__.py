@@ -48,6 +48,12 @@ def load_section(path: str | Path, section: str) -> Any:
     if section not in classes:
         raise ParamsError(f"unknown params section '{section}'; known: {sorted(classes)}")
     content = load_params_file(path)
+    unknown = sorted(str(key) for key in set(content) - set(classes))
+    if unknown:
+        raise ParamsError(
+            f"{path}: unknown top-level section(s) {unknown}; known: {sorted(classes)} "
+            "(a misspelled section would be silently ignored: rename or remove it)"
+        )
     if section not in content:
         raise ParamsError(f"{path}: section '{section}' is missing; add it (see params.yaml)")
     return from_mapping(classes[section], content[section], where=f"{path}:{section}")

@@ -7,6 +7,7 @@ silently ignored typo in ``params.yaml`` would make a validated run untraceable.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, get_args, get_origin
@@ -51,6 +52,9 @@ def _has_default(field: dataclasses.Field) -> bool:
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        # YAML's .inf / .nan are floats: an infinite rate trains a NaN model without a word.
+        raise ParamsError(f"{where}: {value!r} is not a finite number; give a finite value")
     origin = get_origin(hint)
     if dataclasses.is_dataclass(hint):
         return from_mapping(hint, value, where)  # type: ignore[arg-type]

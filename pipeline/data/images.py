@@ -27,6 +27,15 @@ def strict_decoding() -> Iterator[None]:
         ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
+def missing_file_hint(path: Path) -> str:
+    """How to get a missing file back: ``dvc checkout`` restores only what a ``.dvc`` file
+    tracks (``data/`` via ``data.dvc``); any other path is the user's to check."""
+    for folder in Path(path).absolute().parents:
+        if folder.name and folder.with_name(f"{folder.name}.dvc").is_file():
+            return f"restore it (`dvc checkout {folder.name}.dvc`) or re-import"
+    return f"check the path (a relative path starts from {Path.cwd()})"
+
+
 def load_gray(path: Path) -> np.ndarray:
     """Read an 8-bit single-channel image as float32 in [0, 1], shape (H, W).
 
@@ -35,9 +44,7 @@ def load_gray(path: Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(
-            f"{path}: image file not found; restore it (`dvc checkout`) or re-import"
-        )
+        raise DatasetError(f"{path}: image file not found; {missing_file_hint(path)}")
     try:
         with strict_decoding(), Image.open(path) as image:
             image.load()

@@ -170,15 +170,16 @@ def development_section(documents: dict[str, Any], paths: EvidencePaths) -> dict
     """Models trained, their configuration, learning curves, monitor design choices."""
     train = documents["train_summary"]
     models = models_of(train)
-    curves = [
-        figure(
-            Path(paths.evidence_dir) / "train" / name / "training_curve.png",
-            f"Training and validation loss per epoch of model {name}.",
-            f"train/{name}/training_curve.png",
-            "run `dvc repro train`",
-        )
-        for name in models
-    ]
+    curves, absent = [], []
+    for name in models:
+        path = Path(paths.evidence_dir) / "train" / name / "training_curve.png"
+        if not path.is_file():
+            # A version registered before every model's curve was logged does not carry it;
+            # the dossier says so instead of refusing to render the version at all.
+            absent.append(f"Training curve of model {name}: not carried by this run.")
+            continue
+        caption = f"Training and validation loss per epoch of model {name}."
+        curves.append(figure(path, caption, f"train/{name}/training_curve.png", ""))
     columns = ("parameters", "epochs_run", "best_epoch", "best_val_loss", "stopped_early", "seed")
     return {
         "models": [
@@ -190,6 +191,7 @@ def development_section(documents: dict[str, Any], paths: EvidencePaths) -> dict
         ],
         "seed": fmt(train.get("provenance", {}).get("seed")),
         "curves": curves,
+        "curves_absent": absent,
         "monitor": monitor_design(documents["monitor_summary"]),
     }
 

@@ -1,9 +1,10 @@
 """A registered version's evidence, read back from its MLflow run into the ``artifacts/`` layout.
 
-``register`` logs each mode's run with flat artifact folders: ``evidence/`` (the stages' JSON
-documents), ``plots/`` (curves, training curve) and ``gallery/`` (heatmap images). The dossier
-reads evidence in the layout of docs/architecture.md, so the files are put back where the
-stages wrote them.
+``register`` logs each mode's run with artifact folders: ``evidence/`` (the stages' JSON
+documents), ``plots/`` (curves), ``gallery/`` (heatmap images) and ``train/<model>/`` (history
+and training curve of every trained model; runs registered before carried only the detector's,
+in ``plots/``). The dossier reads evidence in the layout of docs/architecture.md, so the files
+are put back where the stages wrote them.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ RUN_LAYOUT = {
 TRAIN_PLOTS = ("training_curve.png", "history.json")
 # Dataset records a run may carry (else the working tree's, if its data version matches).
 RECORDS = ("dataset.json", "data.dvc", "dvc.lock")
-FOLDERS = ("evidence", "plots", "gallery")
+FOLDERS = ("evidence", "plots", "gallery", "train")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class FetchedVersion:
 
 
 def arrange(run_dir: Path, mode: str, evidence_dir: Path) -> None:
-    """Copy ``evidence/``, ``plots/`` and ``gallery/`` of a downloaded run into the layout.
+    """Copy ``evidence/``, ``plots/``, ``gallery/`` and ``train/`` of a downloaded run into the
+    layout.
 
     Raises:
         MissingEvidenceError: the run lacks evaluation.json.
@@ -72,6 +74,8 @@ def arrange(run_dir: Path, mode: str, evidence_dir: Path) -> None:
         else:
             target = evidence_dir / "evaluate" / source.name
         _copy(source, target)
+    for source in sorted((run_dir / "train").glob("*/*")):
+        _copy(source, evidence_dir / "train" / source.parent.name / source.name)
     for names in (mode_doc.get("gallery") or {}).values():
         for name in names:
             source = run_dir / "gallery" / Path(name).name

@@ -23,11 +23,29 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm import tqdm
 
 from pipeline.config.train import FitParams
+from pipeline.errors import SealauditError
 
 log = logging.getLogger(__name__)
 
 SSIM_SIGMA = 1.5
 SSIM_K1, SSIM_K2 = 0.01, 0.03
+
+
+class DivergedError(SealauditError):
+    """The loss became NaN or infinite: the fit diverged and its weights are meaningless."""
+
+
+def check_finite(loss: float, where: str, fit: FitParams) -> None:
+    """Stop training at the first non-finite loss, naming where and the usual fix.
+
+    Raises:
+        DivergedError: ``loss`` is NaN or infinite.
+    """
+    if not math.isfinite(loss):
+        raise DivergedError(
+            f"training diverged: {where} loss is {loss} (learning rate {fit.learning_rate:g}); "
+            "lower train.fit.learning_rate in params.yaml or check the input images"
+        )
 
 
 @dataclass
@@ -179,15 +197,16 @@ class _Session:
     generator: torch.Generator
 
 
-def _train_epoch(session: _Session, bar: tqdm) -> float:
+def _train_epoch(session: _Session, bar: tqdm, epoch: int) -> float:
     fit = session.fit
     session.model.train()
     total, count = 0.0, 0
-    for (batch,) in session.loader:
+    for number, (batch,) in enumerate(session.loader, start=1):
         batch = augment(batch, fit.augment_shift_px, fit.augment_brightness, session.generator)
         batch = batch.to(session.device)
         session.optimiser.zero_grad(set_to_none=True)
         loss = reconstruction_loss(session.model(batch), batch, session.weights, fit)
+        check_finite(loss.item(), f"epoch {epoch} batch {number}", fit)
         loss.backward()
         session.optimiser.step()
         total += loss.item() * batch.shape[0]
@@ -267,8 +286,9 @@ def _fit(session: _Session, progress: bool) -> TrainResult:
         tick = time.perf_counter()
         label = f"epoch {epoch}/{fit.epochs}"
         with tqdm(total=len(session.loader), desc=label, leave=False, disable=not progress) as bar:
-            train_loss = _train_epoch(session, bar)
+            train_loss = _train_epoch(session, bar, epoch)
         val_loss = evaluate_loss(model, session.val, session.weights, fit, session.device)
+        check_finite(val_loss, f"epoch {epoch} validation", fit)
         seconds = time.perf_counter() - tick
         result.history.append(
             {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "seconds": seconds}

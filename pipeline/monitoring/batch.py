@@ -44,7 +44,43 @@ def skipped(file: str, reason: str) -> dict[str, str]:
 def _image_files(batch_dir: Path) -> list[Path]:
     if not batch_dir.is_dir():
         raise SealauditError(f"{batch_dir}: batch folder not found; pass a folder of lot images")
-    return sorted(p for p in batch_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in batch_dir.iterdir() if p.is_file())
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if not images:
+        others = f" (it holds {len(files)} other file(s), e.g. {files[0].name})" if files else ""
+        raise SealauditError(
+            f"{batch_dir}: no images found{others}; monitor reads "
+            f"{', '.join(IMAGE_SUFFIXES)} files: pass the folder that holds the lot's images"
+        )
+    return images
+
+
+# What a skip reason starts with -> (what it means, how to fix it), for the summary of a batch
+# where nothing could be scored.
+SKIP_KINDS = (
+    ("unreadable image", "unreadable", "replace or remove the broken files"),
+    ("cannot align", "without a seal band to align", "check that the frames show the seal"),
+    ("name is not", "misnamed", "name them <lot>_<YYYYMMDD>_<HHMMSS>.png or pass --lots CSV"),
+)
+
+
+def nothing_scored(batch_dir: Path, bad: list[dict[str, str]]) -> SealauditError:
+    """The one-line error of a batch none of whose images could be scored: counts by reason,
+    the first file and the fix."""
+    counts: dict[str, int] = {}
+    fixes: list[str] = []
+    for item in bad:
+        label, fix = next(
+            ((label, fix) for start, label, fix in SKIP_KINDS if item["reason"].startswith(start)),
+            ("not usable with the lot CSV", "make the --lots CSV list each image once"),
+        )
+        counts[label] = counts.get(label, 0) + 1
+        fixes += [fix] if fix not in fixes else []
+    found = ", ".join(f"{n} {label}" for label, n in counts.items())
+    first = f"{bad[0]['file']}: {bad[0]['reason']}" if bad else "none"
+    return SealauditError(
+        f"{batch_dir}: no image could be scored ({found}; first: {first}); {'; '.join(fixes)}"
+    )
 
 
 def parse_name(path: Path) -> tuple[str, dt.datetime] | None:

@@ -69,6 +69,12 @@ def extract_features(
     return np.concatenate(chunks), shape
 
 
+def feature_shape(model: AttentionAutoencoder, layer: str) -> tuple[int, int, int]:
+    """(C, h, w) of one image's ``layer`` map, from a dry pass of a blank working-size image."""
+    blank = np.zeros((1, model.config.image_height, model.config.image_width), np.float32)
+    return extract_features(model, blank, layer, batch_size=1)[1]
+
+
 def smoothing_sigma(monitor: FittedMonitor) -> float:
     """Gaussian width (feature cells) that merges the kept locations into a readable map."""
     _, height, width = monitor.feature_shape

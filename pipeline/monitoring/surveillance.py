@@ -21,11 +21,10 @@ import numpy as np
 
 from pipeline.data.images import load_gray
 from pipeline.data.manifest import DatasetError
-from pipeline.errors import SealauditError
 from pipeline.models.alignment import Alignment, AlignmentError
 from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.monitoring import alarms, history
-from pipeline.monitoring.batch import BatchImage, read_batch, skipped
+from pipeline.monitoring.batch import BatchImage, nothing_scored, read_batch, skipped
 from pipeline.monitoring.figures import ChartSeries, control_chart_figure
 from pipeline.monitoring.fitted import FittedMonitor, ResolvedReference
 from pipeline.monitoring.scoring import monitoring_scores, prepare_images
@@ -180,7 +179,7 @@ def record_batch(
     keys = {(i.file, i.lot_id) for i, _ in scored}
     keys |= {(i.file, i.lot_id) for i in images if (i.file, i.lot_id) in known}
     if not keys:
-        raise SealauditError(f"{batch_dir}: no image could be scored (see the warnings above)")
+        raise nothing_scored(batch_dir, [*bad, *corrupt])
     added = new_rows(scored, reference.monitor, reference.version, batch_dir.name, now)
     history.append_history(history_path, added)
     return Recorded(len(images), [*bad, *corrupt], before, added, keys, archived)

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 ACTIONS = ("promote", "refuse", "rollback")
-MEANINGS = ("authored", "reviewed", "approved")
+MEANINGS = ("authored", "reviewed", "approved")  # what a signer may give
+REFUSED = "refused"  # the meaning recorded for a refusal, whatever the signer asked
+RECORDED_MEANINGS = (*MEANINGS, REFUSED)
 
 
 class AuditError(SealauditError):
@@ -138,8 +140,10 @@ def _check_record(record: Mapping[str, Any]) -> None:
         raise AuditError(f"audit record lacks {missing}")
     if record["action"] not in ACTIONS:
         raise AuditError(f"audit action {record['action']!r} is not one of {list(ACTIONS)}")
-    if record["meaning"] not in MEANINGS:
+    if record["meaning"] not in RECORDED_MEANINGS:
         raise AuditError(f"signature meaning {record['meaning']!r}: use one of {list(MEANINGS)}")
+    if (record["action"] == "refuse") != (record["meaning"] == REFUSED):
+        raise AuditError(f"meaning {REFUSED!r} goes with a refusal and only with one")
     if not str(record["signer"]).strip():
         raise AuditError("signer is empty: give the printed name of the person signing")
 
@@ -181,7 +185,10 @@ def _line_problems(entry: dict[str, Any], index: int, previous: str) -> list[str
             "(a line was deleted, inserted or reordered)"
         )
     if entry.get("prev_hash") != previous:
-        problems.append(f"line {index}: prev_hash does not match line {index - 1}'s hash")
+        if index == 1:
+            problems.append("line 1: prev_hash is not the 64 zeros that start a chain")
+        else:
+            problems.append(f"line {index}: prev_hash does not match line {index - 1}'s hash")
     if entry.get("hash") != entry_hash(entry):
         problems.append(f"line {index}: content does not match its hash (edited)")
     return problems

@@ -146,28 +146,42 @@ def _named_files(folder: Path, names: list[str], what: str) -> list[Path]:
     return paths
 
 
-def run_artifacts(
-    root: Path, mode_doc: dict[str, Any], records: tuple[Path, ...] = ()
-) -> dict[str, list[Path]]:
-    """Run artifact folder -> files: evidence documents and records, plots, heatmap gallery.
+def trained_models(train_summary: dict[str, Any]) -> list[str]:
+    """Names of the models ``train_summary.json`` reports (under ``models`` or top level)."""
+    nested = train_summary.get("models")
+    source = nested if isinstance(nested, dict) else train_summary
+    return sorted(k for k, v in source.items() if isinstance(v, dict) and k != "provenance")
 
-    Both modes' runs carry every evidence document (a dossier rebuilt from one run needs them
-    all) and the ``records`` that exist (``dvc.lock``, ``data.dvc``, ``data/dataset.json``).
+
+def run_artifacts(
+    root: Path,
+    mode_doc: dict[str, Any],
+    records: tuple[Path, ...] = (),
+    models: tuple[str, ...] = (),
+) -> dict[str, list[Path]]:
+    """Run artifact folder -> files: evidence documents and records, plots, heatmap gallery,
+    and ``train/<model>/`` (history and training curve) of every trained model.
+
+    Both modes' runs carry every evidence document and every model's training files (the
+    dossier rebuilt from one run shows them all) and the ``records`` that exist (``dvc.lock``,
+    ``data.dvc``, ``data/dataset.json``).
     """
     root = Path(root)
     evidence = [root / relative for relative, _ in DOCUMENTS.values()]
     evidence.append(root / GOVERNANCE_SUMMARY)
     evaluate_dir = root / "evaluate"
     plots = _named_files(evaluate_dir, list(mode_doc.get("plots", {}).values()), "plot")
-    train_dir = root / "train" / str(mode_doc.get("detector"))
-    plots += [train_dir / name for name in TRAIN_FILES if (train_dir / name).is_file()]
     gallery_names = [name for names in mode_doc.get("gallery", {}).values() for name in names]
-    return {
+    artifacts = {
         "evidence": _named_files(root, [str(p.relative_to(root)) for p in evidence], "evidence")
         + [Path(record) for record in records if Path(record).is_file()],
         "plots": plots,
         "gallery": _named_files(evaluate_dir, gallery_names, "gallery image"),
     }
+    for model in models or (str(mode_doc.get("detector")),):
+        files = [root / "train" / model / name for name in TRAIN_FILES]
+        artifacts[f"train/{model}"] = [path for path in files if path.is_file()]
+    return artifacts
 
 
 def scoring_settings(mode: str, mode_doc: dict[str, Any], docs: dict[str, Any]) -> dict:
@@ -222,7 +236,7 @@ def build_bundle(
     provenance["seed"] = train_provenance.get("seed", provenance.get("seed"))
     model_name = params.model_name(mode)
     key = lineage_key(model_name, str(provenance.get("data_md5", "untracked")), key_files)
-    artifacts = run_artifacts(root, mode_doc, records)
+    artifacts = run_artifacts(root, mode_doc, records, tuple(trained_models(docs["train_summary"])))
     tags = lineage_tags(
         mode=mode,
         key=key,

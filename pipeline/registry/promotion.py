@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import SealauditError
-from pipeline.registry.audit import append_entry, locked, read_entries, verify_log
+from pipeline.registry.audit import REFUSED, append_entry, locked, read_entries, verify_log
 from pipeline.registry.criteria import criteria_sha256, evaluate_criteria, unmet
 from pipeline.registry.lineage import TAG_PREFIX
 from pipeline.registry.recorded import recorded_evidence
@@ -107,7 +107,8 @@ def _record(
         {
             **decision,
             "signer": signature.signer,
-            "meaning": signature.meaning,
+            # A refusal approves nothing: its signature means "refused", whatever was asked.
+            "meaning": REFUSED if decision["action"] == "refuse" else signature.meaning,
             "role": signature.role,
             "reason": signature.reason,
         },

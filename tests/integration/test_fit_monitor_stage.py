@@ -152,6 +152,33 @@ def test_an_unknown_layer_is_a_one_line_error(
     assert not (tmp_path / "out" / "monitor.pkl").exists()
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("n_features_kept: 200", "n_features_kept: 100000", "fit_monitor.n_features_kept"),
+        ("[50, 200]", "[50, 9000]", "fit_monitor.ablation.n_features_kept"),
+    ],
+)
+def test_more_kept_features_than_the_layer_has_is_a_one_line_error(
+    world: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    key: str,
+) -> None:
+    params = tmp_path / "params.yaml"
+    params.write_text(PARAMS.replace(old, new))
+    args = ["--data", str(world["data"]), "--splits", str(world["splits"]), "--params", str(params)]
+    code = fit_monitor.main(
+        [*args, "--model", str(world["root"] / "model.pt"), "--out", str(tmp_path / "out")]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert key in err and "8192" in err  # enc1 of the 32 x 128 world: 8 x 16 x 64
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
     world: dict[str, Path], tmp_path: Path
 ) -> None:

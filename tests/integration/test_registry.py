@@ -178,10 +178,11 @@ def test_failing_version_is_refused_with_each_unmet_criterion(
     assert "AC-DOC-1" not in out and "AC-GOV-1" not in out
     assert current_champion(registry.client, INLINE, "champion") == before
     entry = read_entries(registry.audit_log)[-1]
-    assert (entry["action"], entry["version"]) == ("refuse", "2")
+    assert (entry["action"], entry["version"], entry["meaning"]) == ("refuse", "2", "refused")
     assert {c["id"] for c in entry["criteria"] if not c["passed"]} == {"AC-PERF-1", "AC-SAFE-1"}
     tags = registry.client.get_model_version(INLINE, "2").tags
     assert tags["sealaudit.decision.action"] == "refuse"
+    assert tags["sealaudit.decision.meaning"] == "refused"
     assert tags["sealaudit.decision.criteria"] == "unmet: AC-PERF-1, AC-SAFE-1"
 
 

@@ -128,3 +128,62 @@ def test_invalid_signature_is_rejected(
     with pytest.raises(AuditError, match=message):
         append_entry(tmp_path / "log.jsonl", record)
     assert not (tmp_path / "log.jsonl").exists()
+
+
+def test_a_first_line_with_a_wrong_prev_hash_names_the_genesis_not_line_0(
+    log_path: Path,
+) -> None:
+    lines = log_path.read_text().splitlines()
+    _rewrite(log_path, lines[1:])  # line 2 becomes the first line
+    problems = verify_log(log_path).problems
+    assert any("line 1: prev_hash is not the 64 zeros" in p for p in problems)
+    assert not any("line 0" in p for p in problems)
+
+
+def test_a_refusal_is_recorded_with_the_meaning_refused_only(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    with pytest.raises(AuditError, match="refused"):
+        append_entry(path, _record(1, action="refuse"))  # meaning "approved"
+    with pytest.raises(AuditError, match="refused"):
+        append_entry(path, {**_record(1), "meaning": "refused"})  # a promotion
+    assert append_entry(path, {**_record(1, "refuse"), "meaning": "refused"})["seq"] == 1
+
+
+@pytest.fixture
+def fresh_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository where nothing was ever registered or signed (embedded store, no log)."""
+    from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV
+
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(TRACKING_ENV, "")  # setenv, so teardown removes what MLflow exports
+    monkeypatch.setenv(AUDIT_LOG_ENV, "")
+    return tmp_path
+
+
+def test_audit_verify_on_a_fresh_install_is_an_empty_valid_trail(
+    fresh_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.cli import main as cli
+
+    assert cli(["audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert f"audit log: no entries yet ({fresh_repo / 'registry_audit.jsonl'})" in out
+    assert cli(["audit", "verify", "--offline"]) == 0
+
+
+def test_audit_verify_fails_on_a_missing_log_the_registry_vouches_for(
+    fresh_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipeline.cli import main as cli
+    from pipeline.registry.promotion import AUDIT_HEAD_TAG
+    from pipeline.registry.tracking import connect
+    from tests.integration.registry_world import seed_tracking_db
+
+    seed_tracking_db(tmp_path_factory.getbasetemp() / "mlflow-cache", fresh_repo)
+    client, _ = connect()
+    client.create_registered_model("sealaudit-inline", tags={AUDIT_HEAD_TAG: "2:" + "ab" * 32})
+    assert cli(["audit", "verify"]) == 1  # the log was deleted: the registry says 2 entries
+    assert "FAILED" in capsys.readouterr().out

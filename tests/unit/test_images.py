@@ -32,3 +32,14 @@ def test_colour_image_is_refused_with_the_fix(tmp_path: Path) -> None:
     Image.new("RGB", (8, 8)).save(path)
     with pytest.raises(DatasetError, match="grayscale"):
         load_gray(path)
+
+
+def test_a_missing_image_gets_a_hint_that_fits_where_it_is(tmp_path: Path) -> None:
+    outside = tmp_path / "lot7" / "frame.png"
+    with pytest.raises(DatasetError, match="image file not found; check the path") as error:
+        load_gray(outside)
+    assert "dvc" not in str(error.value)  # dvc checkout cannot restore an operator's file
+    (tmp_path / "data.dvc").write_text("outs:\n- path: data\n")
+    tracked = tmp_path / "data" / "images" / "frame.png"
+    with pytest.raises(DatasetError, match=r"restore it \(`dvc checkout data.dvc`\)"):
+        load_gray(tracked)

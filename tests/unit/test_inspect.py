@@ -168,3 +168,38 @@ def test_overlay_is_grey_without_heat_and_checks_its_inputs() -> None:
         heatmap_overlay(image, image[:, :3], threshold=0.2)
     with pytest.raises(ValueError, match="threshold"):
         heatmap_overlay(image, image, threshold=0.0)
+
+
+@pytest.mark.filterwarnings("ignore:.*An input example was not provided")
+def test_without_a_champion_inspect_says_which_versions_exist_and_how_to_promote(
+    world: Path, tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.registry.tracking import connect
+    from tests.integration.registry_world import seed_tracking_db
+
+    image = str(world / "images" / "clean.png")
+    seed_tracking_db(tmp_path_factory.getbasetemp() / "mlflow-cache", world)
+    client, _ = connect()
+    assert cli(["inspect", image]) == 2  # nothing registered yet
+    assert "no model named 'sealaudit-inline' is registered" in capsys.readouterr().err
+    client.create_registered_model("sealaudit-inline")
+    client.create_model_version("sealaudit-inline", str(world / "model"))
+    assert cli(["inspect", image]) == 2  # the default models:/sealaudit-inline@champion
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "make demo" not in err
+    assert "no version of sealaudit-inline holds the alias 'champion' yet (registered: 1)" in err
+    assert "sealaudit promote sealaudit-inline <version> --alias champion" in err
+    assert "--model models:/sealaudit-inline/<version>" in err
+    assert cli(["inspect", image, "--model", "models:/sealaudit-inline/1"]) == 0
+    assert cli(["inspect", image, "--model", "models:/sealaudit-inline/4"]) == 2
+    assert "has no version 4 (registered: 1)" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:.*An input example was not provided")
+def test_a_missing_image_is_reported_with_a_hint_that_can_work(
+    world: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = world / "images" / "typo.png"
+    assert cli(["inspect", str(missing), "--model", str(world / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "image file not found; check the path" in err and "dvc checkout" not in err

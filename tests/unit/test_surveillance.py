@@ -260,3 +260,34 @@ def test_a_frame_without_a_seal_band_is_skipped_with_its_reason(tmp_path: Path) 
     assert scored == []
     assert bad[0]["file"] == "L000_20240401_060000_0001.png"
     assert "cannot align" in bad[0]["reason"] and "no seal band" in bad[0]["reason"]
+
+
+def test_an_empty_folder_says_no_images_were_found(tmp_path: Path) -> None:
+    with pytest.raises(SealauditError, match=r"no images found; monitor reads \.png") as error:
+        read_batch(tmp_path)
+    assert "warnings above" not in str(error.value)
+    (tmp_path / "notes.txt").write_text("lot L1\n")
+    with pytest.raises(SealauditError, match=r"no images found \(it holds 1 other file"):
+        read_batch(tmp_path)
+
+
+def test_a_batch_with_nothing_scorable_says_what_was_found_and_the_fix(tmp_path: Path) -> None:
+    from pipeline.models.autoencoder import AutoencoderConfig, build_model
+    from pipeline.monitoring.fitted import ResolvedReference
+    from pipeline.monitoring.surveillance import record_batch
+
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    for name in ("L1_20240401_060000_0001.png", "L1_20240401_060100_0002.png"):
+        (batch / name).write_bytes(b"not a png")
+    (batch / "snapshot.png").write_bytes(b"")
+    model = build_model("plain_ae", AutoencoderConfig(32, 128, widths=(4, 8)), seed=0)
+    reference = ResolvedReference(_monitor(), tmp_path / "model.pt", "v1", "test")
+    history_path = tmp_path / "history.csv"
+    now = dt.datetime(2024, 4, 1, 7, tzinfo=dt.UTC)
+    with pytest.raises(SealauditError) as error:
+        record_batch(batch, reference, model, history_path, (None, False), now)
+    message = str(error.value)
+    assert "1 misnamed, 2 unreadable" in message and "warnings above" not in message
+    assert "replace or remove the broken files" in message and "\n" not in message
+    assert not history_path.exists()

@@ -12,6 +12,7 @@ from pytorch_msssim import ssim
 from pipeline.config.train import FitParams
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.trainer import (
+    DivergedError,
     TrainResult,
     augment,
     evaluate_loss,
@@ -105,3 +106,12 @@ def test_training_reduces_the_validation_loss() -> None:
     fit = dataclasses.replace(FIT, epochs=4, learning_rate=0.01, patience=4)
     _, result = _fit(seed=1, fit=fit)
     assert result.best_val_loss < result.history[0]["val_loss"]
+
+
+@pytest.mark.parametrize("rate", [float("inf"), 1e30])
+def test_a_diverging_fit_stops_with_a_clear_error(rate: float) -> None:
+    # The config refuses .inf; the guard also catches a finite rate that blows the weights up.
+    fit = dataclasses.replace(FIT, epochs=3, learning_rate=rate)
+    with pytest.raises(DivergedError, match=r"diverged: epoch \d+ .*train.fit.learning_rate"):
+        _fit(seed=1, fit=fit)
+    assert not torch.are_deterministic_algorithms_enabled()  # restored after the error
