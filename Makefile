@@ -15,12 +15,25 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test install system-deps data repro lint bench clean-outputs
+.PHONY: demo test test-fast install system-deps data repro lint bench check-fresh-run readme-check
 
 demo: install data repro
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The unit tests and quick integration tests only (no end-to-end stage runs).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# After `make demo` on a fresh clone: only dvc.lock changed, prepare..evaluate reproduced the
+# committed lock entries byte for byte, no record says "dirty" (README: Reproducible records).
+check-fresh-run: install
+	$(BIN)/python .ci/check_fresh_run.py
+
+# After `make demo`: the README's "After `make demo`" commands, exactly as written.
+readme-check: install
+	$(BIN)/python .ci/readme_check.py
 
 install: system-deps $(STAMP)
 

@@ -33,6 +33,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     ssi.add_argument("--force", action="store_true", help="replace an existing dataset")
     ssi.set_defaults(handler=_import_ssi)
 
+    lots = actions.add_parser(
+        "lots",
+        help="render production-like lots (normal pouches, optional drift) to try `monitor` on",
+        description="Render lots L000, L001, ... of synthetic pouches, named "
+        "<lot>_<YYYYMMDD>_<HHMMSS>_<n>.png as `sealaudit monitor` reads them, with lots.csv. "
+        "Image size from the synth params; the seed is apart from the dataset's.",
+    )
+    lots.add_argument("out", type=Path, help="empty folder for the lot images")
+    lots.add_argument("--params", type=Path, default=Path("params.yaml"))
+    lots.add_argument("--lots", type=int, default=1, help="number of lots (default 1)")
+    lots.add_argument("--images-per-lot", type=int, default=20, help="default 20")
+    lots.add_argument("--drift", default="none", help="none | band_narrowing | brightness | "
+                      "contamination")  # fmt: skip
+    lots.add_argument("--drift-start", type=int, default=0, help="first drifting lot index")
+    lots.add_argument("--seed", type=int, default=1001, help="default 1001")
+    lots.set_defaults(handler=_lots)
+
 
 def _synth(args: argparse.Namespace) -> int:
     from pipeline.data.synthetic import generate_dataset, write_contact_sheet
@@ -49,4 +66,22 @@ def _import_ssi(args: argparse.Namespace) -> int:
 
     params = load_section(args.params, "import_ssi")
     import_ssi(args.src, args.out, params, splits_dir=args.splits, force=args.force)
+    return 0
+
+
+def _lots(args: argparse.Namespace) -> int:
+    from pipeline.data.drift import generate_lots
+
+    params = load_section(args.params, "synth")
+    generate_lots(
+        args.out,
+        n_lots=args.lots,
+        images_per_lot=args.images_per_lot,
+        drift_start_lot=args.drift_start,
+        drift=args.drift,
+        seed=args.seed,
+        image_height=params.image_height,
+        image_width=params.image_width,
+    )
+    print(f"wrote {args.lots} lot(s) of {args.images_per_lot} images to {args.out}")
     return 0
