@@ -45,10 +45,8 @@ def run(line: str, env: dict[str, str]) -> tuple[bool, str]:
     )
     tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
     ok = result.returncode == expected
-    return (
-        ok,
-        f"{'ok' if ok else 'FAIL'} (exit {result.returncode}, want {expected}): {line}\n    {tail[0]}",
-    )
+    verdict = f"{'ok' if ok else 'FAIL'} (exit {result.returncode}, want {expected})"
+    return ok, f"{verdict}: {line}\n    {tail[0]}"
 
 
 def main() -> int:
