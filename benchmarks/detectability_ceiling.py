@@ -45,7 +45,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from pipeline import train
-from pipeline.cli import configure_logging, parse_size
+from pipeline.cli import parse_size
 from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -55,6 +55,7 @@ from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
 from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.provenance import sha256_file, stage_provenance
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger("detectability_ceiling")
 

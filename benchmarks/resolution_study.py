@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from pipeline import train
-from pipeline.cli import configure_logging, parse_size
+from pipeline.cli import parse_size
 from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -43,6 +43,7 @@ from pipeline.models.autoencoder import build_model, count_parameters
 from pipeline.models.checkpoint import CheckpointMeta
 from pipeline.models.trainer import train_autoencoder
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger("resolution_study")
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
 from pipeline import __version__
 from pipeline.errors import SealauditError
-from pipeline.runtime import say_warnings_once
+from pipeline.runtime import configure_logging
 
 COMMAND_MODULES = (
     "pipeline.commands.data",
@@ -45,18 +44,6 @@ def parse_size(text: str) -> tuple[int, int]:
     if not (height.isdigit() and width.isdigit()):
         raise argparse.ArgumentTypeError(f"size {text!r} must look like 32x384")
     return int(height), int(width)
-
-
-def configure_logging(verbose: bool = False) -> None:
-    """One logging setup for commands and stages; each warning is said once, known
-    third-party ones in plain words (``runtime.say_warnings_once``)."""
-    root = logging.getLogger()
-    before = list(root.handlers)  # basicConfig adds a handler only when there is none
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    say_warnings_once([h for h in root.handlers if h not in before])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.evaluate import Params
 from pipeline.data.manifest import read_manifest
@@ -57,7 +56,7 @@ from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.models.seal_path import fit_path_calibration
 from pipeline.provenance import stage_provenance
-from pipeline.runtime import configure_torch
+from pipeline.runtime import configure_logging, configure_torch
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import Params
 from pipeline.data.images import load_row_image, load_row_mask, load_stack
@@ -44,7 +43,7 @@ from pipeline.monitoring.fitted import FittedMonitor, save_monitor
 from pipeline.monitoring.scoring import contribution_heatmaps, extract_features, feature_shape
 from pipeline.monitoring.spc import ReferenceDistribution
 from pipeline.provenance import sha256_file, stage_provenance
-from pipeline.runtime import configure_torch
+from pipeline.runtime import configure_logging, configure_torch
 
 log = logging.getLogger(__name__)
 

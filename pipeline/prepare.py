@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.prepare import Params
 from pipeline.data.manifest import OFFICIAL_SPLITS_NAME, DatasetError, ManifestRow, read_manifest
@@ -24,6 +23,7 @@ from pipeline.data.splits import SPLIT_NAMES, SUMMARY_NAME, write_splits
 from pipeline.data.splitting import SplitPlan, assign_official, assign_random
 from pipeline.errors import SealauditError
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
 

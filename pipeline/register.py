@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.register import Params
 from pipeline.errors import SealauditError
@@ -26,6 +25,7 @@ from pipeline.registry.lineage import dvc_stage_hashes
 from pipeline.registry.packaging import pinned_requirements
 from pipeline.registry.registration import register_mode
 from pipeline.registry.tracking import connect, ensure_experiment
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
 

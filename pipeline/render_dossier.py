@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.register import Params as RegisterParams
 from pipeline.config.render_dossier import Params
@@ -23,6 +22,7 @@ from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.produce import champion_evidence, produce_dossier, registered_identity
 from pipeline.dossier.render import quiet_weasyprint
 from pipeline.errors import SealauditError
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ params and seed give the same bytes on any x86-64 machine with AVX2, at no measu
 
 Third-party libraries repeat their warnings per call (MLflow's note on pickled models came
 once per registered model) in words meant for their own users. ``say_warnings_once``, run by
-``pipeline.cli.configure_logging`` (so by every stage's ``main`` and every command), lets
+``configure_logging`` (so by every stage's ``main`` and every command), lets
 each warning through once per process and says the known ones (``KNOWN_WARNINGS``) in words
 that fit sealaudit, or not at all when there is nothing to act on.
 """
@@ -177,3 +177,15 @@ def say_warnings_once(handlers: Sequence[logging.Handler] = ()) -> SaidOnce:
         if said not in target.filters:
             target.addFilter(said)
     return said
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """One logging setup for commands and stages; each warning is said once, known
+    third-party ones in plain words (``say_warnings_once``)."""
+    root = logging.getLogger()
+    before = list(root.handlers)  # basicConfig adds a handler only when there is none
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    say_warnings_once([h for h in root.handlers if h not in before])

@@ -23,7 +23,6 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.train import Params
 from pipeline.data.images import load_stack
@@ -36,7 +35,7 @@ from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.roi import Roi, compute_roi
 from pipeline.models.trainer import TrainResult, train_autoencoder
 from pipeline.provenance import stage_provenance
-from pipeline.runtime import configure_torch
+from pipeline.runtime import configure_logging, configure_torch
 
 log = logging.getLogger(__name__)
 

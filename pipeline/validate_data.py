@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.cli import configure_logging
 from pipeline.config import load_section
 from pipeline.config.validate_data import Params
 from pipeline.data.manifest import DatasetError, read_dataset_info
@@ -33,6 +32,7 @@ from pipeline.governance.leakage import add_split_facts, leakage_summary
 from pipeline.governance.report import governance_document, write_evidence
 from pipeline.governance.suites import check_parameters, load_suites, run_suites
 from pipeline.provenance import stage_provenance
+from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ STAGE = textwrap.dedent(
     import mlflow
     from mlflow.pyfunc import PythonModel
 
-    from pipeline.cli import configure_logging
+    from pipeline.runtime import configure_logging
 
     class Echo(PythonModel):
         def predict(self, context, model_input: list[str], params=None) -> list[str]:
