@@ -227,7 +227,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole study; returns the JSON-ready result."""
     train_params = load_section(args.params, "train")
     alignment = train.model_alignment(train_params)
-    size = args.size or (train_params.image_height, train_params.image_width)
+    size = args.size or (train_params.working_height, train_params.working_width)
     synth = reference_params(
         args.params, args.reference_seed, args.normal_events, args.defect_events
     )

@@ -41,8 +41,8 @@ def load_or_build(model_path: Path, params_path: Path) -> tuple[torch.nn.Module,
         return model, str(model_path)
     train = load_section(params_path, "train")
     config = AutoencoderConfig(
-        image_height=train.image_height,
-        image_width=train.image_width,
+        image_height=train.working_height,
+        image_width=train.working_width,
         widths=train.model.widths,
         latent_dim=train.model.latent_dim,
         skip_levels=train.model.skip_levels,

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from pipeline.config import load_section
+from pipeline.config.synth import Params as SynthParams
 from pipeline.data.drift import DRIFTS, generate_lots
 from pipeline.data.images import load_gray
 from pipeline.models.autoencoder import AttentionAutoencoder
@@ -48,10 +49,10 @@ from pipeline.monitoring.scoring import monitoring_scores
 
 @dataclass(frozen=True)
 class Context:
-    """What every stream needs: the options, the image size, the model and the monitor."""
+    """What every stream needs: the options, the synth params, the model and the monitor."""
 
     args: argparse.Namespace
-    size: tuple[int, int]
+    synth: SynthParams
     model: AttentionAutoencoder
     monitor: FittedMonitor
 
@@ -63,7 +64,7 @@ def surveyed(
     per_lot = ctx.args.images_per_lot
     folder = ctx.args.workdir / f"{drift}_{n_lots}x{per_lot}_from{start}_seed{seed}"
     if not (folder / "lots.csv").is_file():
-        generate_lots(folder, n_lots, per_lot, start, drift, seed, *ctx.size)
+        generate_lots(folder, ctx.synth, n_lots, per_lot, start, drift, seed)
     rows, ms = scored_rows(folder, ctx.model, ctx.monitor)
     return survey(rows, ctx.monitor), ms
 
@@ -224,7 +225,7 @@ def main() -> None:
         "settings": {k: v for k, v in vars(args).items() if isinstance(v, int | str)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    figures.update(run(Context(args, size, model, reference.monitor)))
+    figures.update(run(Context(args, synth, model, reference.monitor)))
     print_summary(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ images: the timing does not depend on what they learned.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 from pathlib import Path
@@ -32,17 +33,22 @@ from pipeline.monitoring.scoring import extract_features, monitoring_scores
 from pipeline.monitoring.spc import ReferenceDistribution
 
 
-def random_monitor(model: AttentionAutoencoder, layer: str, kept: int, n: int) -> FittedMonitor:
-    """A monitor fitted on features of ``n`` random images (for timing only)."""
+def random_monitor(
+    model: AttentionAutoencoder, layer: str, kept: int, n: int, chart: ChartParams
+) -> FittedMonitor:
+    """A monitor fitted on features of ``n`` random images (for timing only).
+
+    ``chart``: ``fit_monitor.chart`` of the params file; nominal limits are used (no bootstrap).
+    """
     rng = np.random.default_rng(0)
     size = (n, model.config.image_height, model.config.image_width)
     features, shape = extract_features(model, rng.random(size, dtype=np.float32), layer)
     estimator = fit_estimator(features[: n // 2], kept, "ledoit_wolf", 1e-5, 0)
     reference = ReferenceDistribution.from_scores(estimator.mahalanobis(features[n // 2 :]))
     threshold = fit_unsupervised(reference.sorted_scores, score_name=SCORE_NAME)
-    chart = chart_settings(ChartParams(limits="nominal"), reference, seed=0)
+    settings = chart_settings(dataclasses.replace(chart, limits="nominal"), reference, seed=0)
     return FittedMonitor(
-        estimator, layer, shape, "random", "", "timing", reference, (threshold,), chart, 0.0
+        estimator, layer, shape, "random", "", "timing", reference, (threshold,), settings, 0.0
     )
 
 
@@ -75,8 +81,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model, source = load_or_build(args.model, args.params)
-    layer = args.layer or load_section(args.params, "fit_monitor").layer
-    rows = [figures_for(random_monitor(model, layer, k, 64), model, args) for k in args.kept]
+    monitor_params = load_section(args.params, "fit_monitor")
+    layer, chart = args.layer or monitor_params.layer, monitor_params.chart
+    rows = [figures_for(random_monitor(model, layer, k, 64, chart), model, args) for k in args.kept]
     result = {
         "model": source,
         "layer": layer,

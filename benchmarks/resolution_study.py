@@ -1,8 +1,8 @@
 """Working-resolution study: train the inline detector briefly at several sizes, compare on val.
 
 The SSI crop is a long band (600 x 3550 px); the paper does not say at which size its
-autoencoder ran. This script measures the trade-off that decides ``train.image_height`` /
-``train.image_width``: for each candidate size it trains the ``evaluate.detector`` model with
+autoencoder ran. This script measures the trade-off that decides ``train.working_height`` /
+``train.working_width``: for each candidate size it trains the ``evaluate.detector`` model with
 the ``train`` section's settings (epochs capped by ``--epochs``), scores the *val* split with
 the inline score inside the model's ROI, and records val AUROC / AUPR (bootstrap intervals),
 training seconds per epoch and inference milliseconds per image. The test split is never
@@ -54,7 +54,7 @@ def study_one(
     """Train at one size, score val, time both; returns the size's row."""
     fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
     params = dataclasses.replace(
-        train_params, image_height=size[0], image_width=size[1], fit=fit, device="cpu"
+        train_params, working_height=size[0], working_width=size[1], fit=fit, device="cpu"
     )
     normal_train, normal_val = train.load_training_images(args.data, args.splits, params)
     roi = train.build_roi(params, normal_train, None)

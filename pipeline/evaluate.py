@@ -211,6 +211,8 @@ def run(
     monitor_dir: Path | None = None,
     resolution_study: Path | None = None,
     ceiling_study: Path | None = None,
+    *,
+    torch_threads: int,
 ) -> dict[str, Any]:
     """Evaluate the inline mode (and the monitoring mode if given); write the evidence.
 
@@ -218,9 +220,9 @@ def run(
     into ``evaluation.json`` so the working resolution's justification travels with the model.
     ``ceiling_study``: JSON written by ``benchmarks/detectability_ceiling.py``, carried
     verbatim as ``detectability_ceiling`` so the inline figures can be read against what a
-    supervised detector reaches on the same test split.
+    supervised detector reaches on the same test split. ``torch_threads``: ``base.torch_threads``.
     """
-    numerics = configure_torch(params.torch_threads)
+    numerics = configure_torch(torch_threads)
     # read before the long part, so a missing study fails in seconds, not after scoring
     resolution = read_study(resolution_study, RESOLUTION.name, RESOLUTION.script)
     ceiling = read_study(ceiling_study, CEILING.name, CEILING.script)
@@ -291,6 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.monitor,
             args.resolution_study,
             args.ceiling_study,
+            torch_threads=load_section(args.params, "base").torch_threads,
         )
     except SealauditError as error:
         print(f"evaluate: error: {error}", file=sys.stderr)

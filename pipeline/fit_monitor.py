@@ -278,10 +278,16 @@ def fit_layers(
 
 
 def run(
-    data_dir: Path, splits_path: Path, model_path: Path, params: Params, out_dir: Path
+    data_dir: Path,
+    splits_path: Path,
+    model_path: Path,
+    params: Params,
+    out_dir: Path,
+    *,
+    torch_threads: int,
 ) -> dict[str, Any]:
     """Fit the monitor, score the ablation grid and write the stage's evidence."""
-    numerics = configure_torch(params.torch_threads)
+    numerics = configure_torch(torch_threads)
     model, meta = load_autoencoder(model_path)
     check_layers(model, [*params.ablation.layers, params.layer])
     check_feature_counts(model, params)
@@ -332,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     try:
         params = load_section(args.params, "fit_monitor")
-        run(args.data, args.splits, args.model, params, args.out)
+        threads = load_section(args.params, "base").torch_threads
+        run(args.data, args.splits, args.model, params, args.out, torch_threads=threads)
     except SealauditError as error:
         print(f"fit_monitor: error: {error}", file=sys.stderr)
         return 2

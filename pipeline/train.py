@@ -63,7 +63,7 @@ def load_training_images(
             f"{splits_path}: needs normal images in both 'train' and 'val' "
             f"(found {len(train_rows)} and {len(val_rows)}); adjust the prepare params"
         )
-    size = (params.image_height, params.image_width)
+    size = (params.working_height, params.working_width)
     alignment = model_alignment(params)
     train = prepare_images(load_stack(data_dir, train_rows), alignment, *size)
     val = prepare_images(load_stack(data_dir, val_rows), alignment, *size)
@@ -78,7 +78,7 @@ def build_roi(params: Params, train: np.ndarray, roi_mask_path: Path | None) -> 
         log.warning("--roi-mask %s ignored: train.roi.kind is '%s'", roi_mask_path, spec.kind)
     return compute_roi(
         spec.kind,
-        (params.image_height, params.image_width),
+        (params.working_height, params.working_width),
         images=train,
         margin=spec.margin,
         threshold=spec.threshold,
@@ -93,8 +93,8 @@ def model_config(params: Params) -> AutoencoderConfig:
     """The architecture from ``train.model`` and the working resolution."""
     spec = params.model
     return AutoencoderConfig(
-        image_height=params.image_height,
-        image_width=params.image_width,
+        image_height=params.working_height,
+        image_width=params.working_width,
         widths=spec.widths,
         latent_dim=spec.latent_dim,
         dropout=spec.dropout,
@@ -130,8 +130,8 @@ def model_summary(
         "best_val_loss": result.best_val_loss,
         "stopped_early": result.stopped_early,
         "seed": params.seed,
-        "image_height": params.image_height,
-        "image_width": params.image_width,
+        "image_height": params.working_height,
+        "image_width": params.working_width,
         "roi_kind": roi.kind,
         "roi_parameters": roi.parameters,
         "roi_coverage": round(roi.coverage, 4),
@@ -208,9 +208,11 @@ def run(
     params: Params,
     out_dir: Path,
     roi_mask_path: Path | None = None,
+    *,
+    torch_threads: int,
 ) -> dict[str, Any]:
-    """Train every model in ``params.models`` and write the stage's evidence."""
-    numerics = configure_torch(params.torch_threads)
+    """Train every model in ``params.models`` with ``base.torch_threads``; write the evidence."""
+    numerics = configure_torch(torch_threads)
     device = resolve_device(params.device)
     data = load_training_images(data_dir, splits_path, params)
     roi = build_roi(params, data[0], roi_mask_path)
@@ -241,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     try:
         params = load_section(args.params, "train")
-        run(args.data, args.splits, params, args.out, args.roi_mask)
+        threads = load_section(args.params, "base").torch_threads
+        run(args.data, args.splits, params, args.out, args.roi_mask, torch_threads=threads)
     except SealauditError as error:
         print(f"train: error: {error}", file=sys.stderr)
         return 2

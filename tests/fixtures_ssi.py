@@ -15,14 +15,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.config.import_ssi import Params
+from tests.params import section
 
 GOOD_DATE = dt.datetime(2019, 9, 5, 3, 57, 17)
 DEFECT_DATE = dt.datetime(2019, 9, 6, 1, 0, 20)
 TAG20_DATE = dt.datetime(2019, 12, 16, 4, 49, 40)
 SPLITS_NAME = "splits"
 REVISIONS = ("rev_1_Full-50", "rev_6_Partial-10")
-TINY_PARAMS = Params(
+TINY_PARAMS = section(
+    "import_ssi",
     roi_top=20,
     roi_bottom=40,
     roi_left=10,

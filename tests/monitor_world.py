@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config.fit_monitor import ChartParams, Params
+from pipeline.config.fit_monitor import ChartParams
 from pipeline.data.drift import generate_lots
 from pipeline.data.images import load_gray
 from pipeline.fit_monitor import fit_chosen
@@ -17,9 +17,10 @@ from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.roi import Roi
 from pipeline.monitoring.fitted import save_monitor
 from pipeline.monitoring.scoring import extract_features
+from tests.params import section
 
 HEIGHT, WIDTH = 32, 128
-SIZE = {"image_height": HEIGHT, "image_width": WIDTH}
+SYNTH = section("synth", image_height=HEIGHT, image_width=WIDTH)  # the lots' renderer
 
 
 def lot_images(folder: Path) -> np.ndarray:
@@ -51,16 +52,18 @@ def fit_world_monitor(
     for name, n, offset in (("train", n_train, 101), ("val", n_val, 202)):
         generate_lots(
             root / name,
+            SYNTH,
             n_lots=1,
             images_per_lot=n,
             drift_start_lot=1,
             drift="none",
             seed=seed + offset,
-            **SIZE,
         )
         sets.append(extract_features(model, lot_images(root / name), layer)[0])
     _, shape = extract_features(model, lot_images(root / "val")[:1], layer)
-    params = Params(seed=seed, layer=layer, n_features_kept=n_kept, chart=chart or ChartParams())
+    params = section(
+        "fit_monitor", seed=seed, layer=layer, n_features_kept=n_kept, chart=chart or {}
+    )
     monitor, _ = fit_chosen(
         (sets[0], sets[1]),
         shape,

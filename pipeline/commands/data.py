@@ -72,16 +72,14 @@ def _import_ssi(args: argparse.Namespace) -> int:
 def _lots(args: argparse.Namespace) -> int:
     from pipeline.data.drift import generate_lots
 
-    params = load_section(args.params, "synth")
     generate_lots(
         args.out,
+        load_section(args.params, "synth"),
         n_lots=args.lots,
         images_per_lot=args.images_per_lot,
         drift_start_lot=args.drift_start,
         drift=args.drift,
         seed=args.seed,
-        image_height=params.image_height,
-        image_width=params.image_width,
     )
     print(f"wrote {args.lots} lot(s) of {args.images_per_lot} images to {args.out}")
     return 0

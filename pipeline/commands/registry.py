@@ -109,11 +109,10 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _register_params(path: Path) -> Any:
-    """The ``register`` section (names, alias); its defaults when no params file is at hand."""
+    """The ``register`` section (names, alias) of ``--params``; a missing file is an error."""
     from pipeline.config import load_section
-    from pipeline.config.register import Params
 
-    return load_section(path, "register") if path.is_file() else Params()
+    return load_section(path, "register")
 
 
 def _print_decision(decision: Any) -> None:

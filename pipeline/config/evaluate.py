@@ -7,7 +7,7 @@ operating threshold (the one the packaged model decides with) is the one fitted 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 SECTION = "evaluate"
@@ -39,10 +39,10 @@ class FourMsSsimParams:
     image by the heatmap's maximum after a Gaussian of ``pooling_sigma`` working pixels.
     """
 
-    window: Literal["uniform", "gaussian"] = "uniform"
-    data_range: float | None = 1.0
-    pooling: Literal["mean", "max"] = "max"
-    pooling_sigma: float = 1.0
+    window: Literal["uniform", "gaussian"]
+    data_range: float | None
+    pooling: Literal["mean", "max"]
+    pooling_sigma: float
 
     def validate(self) -> None:
         """A given data range is positive; the pooling's sigma is positive."""
@@ -62,8 +62,8 @@ class SealPathParams:
     moving average removed along the band. Both chosen on an independent reference set.
     """
 
-    max_drift_px: int = 12
-    highpass_px: int = 5
+    max_drift_px: int
+    highpass_px: int
 
     def validate(self) -> None:
         """A non-negative drift; an odd high-pass width of at least 3."""
@@ -83,11 +83,11 @@ class ThresholdParams:
     the rule is reported as not fitted. ``sensitivity_shifts``: relative threshold moves.
     """
 
-    unsupervised_k: float = 2.0
-    criterion: Literal["accuracy", "f1", "youden"] = "accuracy"
-    miss_rate_limit: float = 0.10
-    operating_rule: RuleName = "supervised"
-    sensitivity_shifts: tuple[float, ...] = (-0.1, -0.05, 0.0, 0.05, 0.1)
+    unsupervised_k: float
+    criterion: Literal["accuracy", "f1", "youden"]
+    miss_rate_limit: float
+    operating_rule: RuleName
+    sensitivity_shifts: tuple[float, ...]
 
     def validate(self) -> None:
         """k positive, the limit a probability, the shifts include the operating point 0."""
@@ -109,11 +109,11 @@ class RobustnessParams:
     split, otherwise a seeded class-balanced subset of at most that many images.
     """
 
-    brightness: tuple[float, ...] = (-0.2, 0.2)
-    noise: tuple[float, ...] = (0.02, 0.05)
-    blur: tuple[float, ...] = (1.0, 2.0)
-    shift: tuple[float, ...] = (0.03, 0.06)
-    max_images: int = 120
+    brightness: tuple[float, ...]
+    noise: tuple[float, ...]
+    blur: tuple[float, ...]
+    shift: tuple[float, ...]
+    max_images: int
 
     def validate(self) -> None:
         """Levels in physically meaningful ranges."""
@@ -136,9 +136,9 @@ class PadimParams:
     location's covariance (PaDiM's 0.01).
     """
 
-    layers: tuple[str, ...] = ("enc1", "enc2")
-    n_features: int = 32
-    epsilon: float = 0.01
+    layers: tuple[str, ...]
+    n_features: int
+    epsilon: float
 
     def validate(self) -> None:
         """At least one layer; positive counts."""
@@ -153,26 +153,24 @@ class Params:
     ``detector``: the trained model (``train.models``) of the inline mode; ``baseline``: the
     plain autoencoder compared with it (skipped with a note if it was not trained).
     ``confidence``: coverage of every interval; ``n_boot``: bootstrap resamples (seeded).
-    ``gallery_per_class``: images per outcome (TP, FP, FN). ``torch_threads`` is overridden by
-    ``$SEALAUDIT_TORCH_THREADS``.
+    ``gallery_per_class``: images per outcome (TP, FP, FN).
     """
 
-    seed: int = 20250905
-    detector: str = "attention_ae"
-    baseline: str = "plain_ae"
-    score: ScoreName = "four_ms_ssim_path"
-    four_ms_ssim: FourMsSsimParams = field(default_factory=FourMsSsimParams)
-    seal_path: SealPathParams = field(default_factory=SealPathParams)
-    thresholds: ThresholdParams = field(default_factory=ThresholdParams)
-    ablation_scores: tuple[AblationScore, ...] = ALL_SCORES
-    confidence: float = 0.95
-    n_boot: int = 1000
-    pro_fpr_limit: float = 0.3
-    gallery_per_class: int = 4
-    robustness: RobustnessParams = field(default_factory=RobustnessParams)
-    padim: PadimParams = field(default_factory=PadimParams)
-    batch_size: int = 32
-    torch_threads: int = 2
+    seed: int
+    detector: str
+    baseline: str
+    score: ScoreName
+    four_ms_ssim: FourMsSsimParams
+    seal_path: SealPathParams
+    thresholds: ThresholdParams
+    ablation_scores: tuple[AblationScore, ...]
+    confidence: float
+    n_boot: int
+    pro_fpr_limit: float
+    gallery_per_class: int
+    robustness: RobustnessParams
+    padim: PadimParams
+    batch_size: int
 
     def validate(self) -> None:
         """Probabilities, counts and sizes in range."""
@@ -182,8 +180,8 @@ class Params:
             raise ValueError("n_boot must be >= 100 for a usable percentile interval")
         if not 0.0 < self.pro_fpr_limit <= 1.0:
             raise ValueError("pro_fpr_limit must lie in (0, 1]")
-        if self.gallery_per_class < 0 or self.batch_size < 1 or self.torch_threads < 1:
-            raise ValueError("gallery_per_class >= 0, batch_size >= 1, torch_threads >= 1")
+        if self.gallery_per_class < 0 or self.batch_size < 1:
+            raise ValueError("gallery_per_class >= 0, batch_size >= 1")
         if len(set(self.ablation_scores)) != len(self.ablation_scores):
             raise ValueError("ablation_scores must list each score once")
         if self.score == "four_ms_ssim_path" and self.four_ms_ssim.pooling != "max":

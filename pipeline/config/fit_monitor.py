@@ -8,7 +8,7 @@ judged by the rules that were validated with the reference it is compared to.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 SECTION = "fit_monitor"
@@ -27,9 +27,9 @@ def _check_layer(name: str, where: str) -> None:
 class AblationParams:
     """The layer x kept-features x covariance grid scored on ``val`` (tiny by default)."""
 
-    layers: tuple[str, ...] = ("enc1", "enc2")
-    n_features_kept: tuple[int, ...] = (100, 500)
-    covariances: tuple[Covariance, ...] = ("empirical_ridge", "ledoit_wolf")
+    layers: tuple[str, ...]
+    n_features_kept: tuple[int, ...]
+    covariances: tuple[Covariance, ...]
 
     def validate(self) -> None:
         """Every list non-empty; layers named as the encoder names them; counts positive."""
@@ -59,18 +59,18 @@ class ChartParams:
     same level. ``alarm_on`` lists the sources that raise an alarm (all are reported).
     """
 
-    transform: Literal["log", "none"] = "log"
-    ewma_lambda: float = 0.2
-    ewma_limit: float = 3.0
-    cusum_k: float = 0.5
-    cusum_h: float = 5.0
-    limits: Literal["bootstrap", "nominal"] = "bootstrap"
-    false_alarm_horizon: int = 1000
-    false_alarm_probability: float = 0.05
-    n_bootstrap: int = 500
-    lot_alpha: float = 0.01
-    lot_alternative: Literal["two-sided", "greater"] = "two-sided"
-    alarm_on: tuple[AlarmSource, ...] = ("ewma", "cusum", "lot_test", "exceedance")
+    transform: Literal["log", "none"]
+    ewma_lambda: float
+    ewma_limit: float
+    cusum_k: float
+    cusum_h: float
+    limits: Literal["bootstrap", "nominal"]
+    false_alarm_horizon: int
+    false_alarm_probability: float
+    n_bootstrap: int
+    lot_alpha: float
+    lot_alternative: Literal["two-sided", "greater"]
+    alarm_on: tuple[AlarmSource, ...]
 
     def validate(self) -> None:
         """Chart constants in range, probabilities in (0, 1), alarm sources listed once."""
@@ -99,28 +99,26 @@ class Params:
     (its centre line is aligned, a reference height fitted on train spans the band rows), so
     seal-width drift reaches the monitor; ``stretch`` reuses the inline model's alignment,
     which normalises the band's height away.
-    ``torch_threads`` is overridden by ``$SEALAUDIT_TORCH_THREADS``.
     """
 
-    seed: int = 20250905
-    layer: str = "enc1"
-    alignment_scale: Literal["fixed", "stretch"] = "fixed"
-    n_features_kept: int = 500
-    covariance: Covariance = "ledoit_wolf"
-    ridge: float = 1e-5
-    threshold_rule: Literal["mean_plus_k_sigma", "supervised"] = "mean_plus_k_sigma"
-    threshold_k: float = 2.0
-    supervised_criterion: Literal["accuracy", "f1", "youden"] = "youden"
-    n_examples: int = 4
-    batch_size: int = 32
-    torch_threads: int = 2
-    ablation: AblationParams = field(default_factory=AblationParams)
-    chart: ChartParams = field(default_factory=ChartParams)
+    seed: int
+    layer: str
+    alignment_scale: Literal["fixed", "stretch"]
+    n_features_kept: int
+    covariance: Covariance
+    ridge: float
+    threshold_rule: Literal["mean_plus_k_sigma", "supervised"]
+    threshold_k: float
+    supervised_criterion: Literal["accuracy", "f1", "youden"]
+    n_examples: int
+    batch_size: int
+    ablation: AblationParams
+    chart: ChartParams
 
     def validate(self) -> None:
         """Layer named as the encoder names it; counts and constants positive."""
         _check_layer(self.layer, "layer")
-        if self.n_features_kept < 1 or self.batch_size < 1 or self.torch_threads < 1:
-            raise ValueError("n_features_kept, batch_size and torch_threads must be >= 1")
+        if self.n_features_kept < 1 or self.batch_size < 1:
+            raise ValueError("n_features_kept and batch_size must be >= 1")
         if self.ridge < 0 or self.threshold_k <= 0 or self.n_examples < 0:
             raise ValueError("ridge must be >= 0, threshold_k > 0 and n_examples >= 0")

@@ -11,14 +11,14 @@ SECTION = "import_ssi"
 class Params:
     """Seal-band crop (authors' default rows 1650-2250, cols 300-3850) and output size."""
 
-    roi_top: int = 1650
-    roi_bottom: int = 2250
-    roi_left: int = 300
-    roi_right: int = 3850
-    image_height: int = 128
-    image_width: int = 768
-    frame_height: int = 3008
-    frame_width: int = 4110
+    roi_top: int
+    roi_bottom: int
+    roi_left: int
+    roi_right: int
+    image_height: int
+    image_width: int
+    frame_height: int
+    frame_width: int
 
     def validate(self) -> None:
         """The crop must lie inside the frame and be non-empty."""

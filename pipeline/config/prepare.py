@@ -19,15 +19,15 @@ class Params:
     instead (its known group leakage is then reported by ``validate_data``).
     """
 
-    seed: int = 42
-    strategy: Literal["random", "official"] = "random"
-    official_revision: str = "rev_6"
-    test_per_class: int = 180
-    val_normal: int = 100
-    val_normal_max_share: float = 0.30
-    val_defect_share: float = 0.10
-    stream_size: int = 0
-    stream_defect_share: float = 0.01
+    seed: int
+    strategy: Literal["random", "official"]
+    official_revision: str
+    test_per_class: int
+    val_normal: int
+    val_normal_max_share: float
+    val_defect_share: float
+    stream_size: int
+    stream_defect_share: float
 
     def validate(self) -> None:
         """Shares are probabilities and counts are non-negative."""

@@ -25,23 +25,11 @@ class Params:
     lists the packages whose pins (from the lock file) travel with each model.
     """
 
-    experiment_name: str = "sealaudit"
-    inline_model_name: str = "sealaudit-inline"
-    monitoring_model_name: str = "sealaudit-monitoring"
-    champion_alias: str = "champion"
-    requirements: tuple[str, ...] = (
-        "mlflow",
-        "torch",
-        "numpy",
-        "pandas",
-        "pillow",
-        "scipy",
-        "scikit-learn",
-        "pytorch-msssim",
-        "tqdm",
-        "pyyaml",
-        "cloudpickle",
-    )
+    experiment_name: str
+    inline_model_name: str
+    monitoring_model_name: str
+    champion_alias: str
+    requirements: tuple[str, ...]
 
     def validate(self) -> None:
         """Names usable in ``models:/<name>@<alias>`` URIs; the two modes distinct."""

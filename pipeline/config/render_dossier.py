@@ -19,11 +19,11 @@ class Params:
     champion alias (``register.champion_alias``) from the registry, when one exists.
     """
 
-    system_name: str = "sealaudit"
-    modes: tuple[str, ...] = MODES
-    gallery_per_kind: int = 4
-    pdf_variant: Literal["pdf/a-3b", "none"] = "pdf/a-3b"
-    compare_with_champion: bool = True
+    system_name: str
+    modes: tuple[str, ...]
+    gallery_per_kind: int
+    pdf_variant: Literal["pdf/a-3b", "none"]
+    compare_with_champion: bool
 
     def validate(self) -> None:
         """Known modes, at least one, and a gallery size a page can hold."""

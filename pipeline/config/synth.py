@@ -8,7 +8,7 @@ they define what each defect type is, not how a run is tuned.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 SECTION = "synth"
 
@@ -32,14 +32,14 @@ class Nuisance:
     ``view_*`` values are the extra, smaller differences between twin views of one pouch.
     """
 
-    shift_x: float = 0.03
-    shift_y_full_res_px: float = 10.0
-    scale: float = 0.10
-    rotation_deg: float = 1.0
-    brightness: float = 0.20
-    sensor_noise: float = 2.0
-    view_shift_px: float = 1.5
-    view_brightness: float = 0.04
+    shift_x: float
+    shift_y_full_res_px: float
+    scale: float
+    rotation_deg: float
+    brightness: float
+    sensor_noise: float
+    view_shift_px: float
+    view_brightness: float
 
     def validate(self) -> None:
         """Ranges must be non-negative and small enough to keep the band in the frame."""
@@ -63,22 +63,22 @@ class Params:
     pixels wide (SSI: 3550) that the working ``image_width`` represents.
     """
 
-    seed: int = 20190905
-    image_height: int = 128
-    image_width: int = 768
-    n_normal_events: int = 260
-    n_defect_events: int = 96
-    views_per_event: int = 2
-    defect_types: tuple[str, ...] = DEFECT_TYPES
-    subtle_share: float = 0.25
-    full_res_crop_width: int = 3550
-    mm_per_full_res_px: float = 0.075
-    band_height_range: tuple[float, float] = (0.15, 0.25)
-    rib_period_mm: float = 1.5
-    rib_amplitude: float = 5.0
-    start_date: str = "2024-03-01"
-    capture_days: int = 5
-    nuisance: Nuisance = field(default_factory=Nuisance)
+    seed: int
+    image_height: int
+    image_width: int
+    n_normal_events: int
+    n_defect_events: int
+    views_per_event: int
+    defect_types: tuple[str, ...]
+    subtle_share: float
+    full_res_crop_width: int
+    mm_per_full_res_px: float
+    band_height_range: tuple[float, float]
+    rib_period_mm: float
+    rib_amplitude: float
+    start_date: str
+    capture_days: int
+    nuisance: Nuisance
 
     def validate(self) -> None:
         """Reject values the generator cannot honour."""
@@ -117,5 +117,5 @@ class Params:
 
     @property
     def px_per_mm(self) -> float:
-        """Working-size pixels per millimetre of seal."""
+        """Stored-image pixels per millimetre of seal."""
         return self.image_width / (self.full_res_crop_width * self.mm_per_full_res_px)

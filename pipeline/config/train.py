@@ -1,13 +1,13 @@
 """Parameters of the ``train`` stage: autoencoders, their region of interest and the fit.
 
-The defaults are the *demo* profile (small working resolution, few epochs, both the attention
-autoencoder and the plain baseline) so the whole pipeline trains in minutes on two CPU cores;
-``params/paper.yaml`` holds the *paper* profile (SPEC §1.1).
+``params.yaml`` holds the *demo* profile (small working resolution, few epochs, both the
+attention autoencoder and the plain baseline) so the whole pipeline trains in minutes on two CPU
+cores; ``params/paper.yaml`` overlays the *paper* profile (SPEC §1.1).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 SECTION = "train"
@@ -25,13 +25,13 @@ class ModelParams:
     anomalies included. ``gate_target`` picks the tensor the attention map scales.
     """
 
-    widths: tuple[int, ...] = (16, 32, 64, 128)
-    latent_dim: int = 8
-    dropout: float = 0.0
-    residual: bool = False
-    skip_levels: tuple[int, ...] = (3,)
-    gate_target: Literal["skip", "decoder"] = "skip"
-    bottleneck: Literal["dense", "spatial"] = "spatial"
+    widths: tuple[int, ...]
+    latent_dim: int
+    dropout: float
+    residual: bool
+    skip_levels: tuple[int, ...]
+    gate_target: Literal["skip", "decoder"]
+    bottleneck: Literal["dense", "spatial"]
 
     def validate(self) -> None:
         """Widths positive, latent positive, dropout a probability, skips inside the encoder."""
@@ -51,19 +51,19 @@ class ModelParams:
 class FitParams:
     """Optimiser, loss, early stopping and augmentation of the training loop."""
 
-    epochs: int = 25
-    batch_size: int = 16
-    learning_rate: float = 0.002
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-7
-    patience: int = 6
-    min_delta: float = 0.0
-    loss: LossName = "mse"
-    ssim_weight: float = 0.5
-    ssim_window: int = 7
-    augment_shift_px: int = 0
-    augment_brightness: float = 0.05
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    beta1: float
+    beta2: float
+    eps: float
+    patience: int
+    min_delta: float
+    loss: LossName
+    ssim_weight: float
+    ssim_window: int
+    augment_shift_px: int
+    augment_brightness: float
 
     def validate(self) -> None:
         """Counts positive, rates and weights inside their ranges."""
@@ -92,12 +92,12 @@ class RoiParams:
     varies by +-3 % of the width (SPEC §2.2), so the outermost columns are not always seal.
     """
 
-    kind: Literal["band", "rectangle", "file", "full"] = "band"
-    margin: float = 0.06
-    threshold: float = 0.5
-    rows: tuple[float, float] = (0.0, 1.0)
-    cols: tuple[float, float] = (0.03, 0.97)
-    outside_weight: float = 0.1
+    kind: Literal["band", "rectangle", "file", "full"]
+    margin: float
+    threshold: float
+    rows: tuple[float, float]
+    cols: tuple[float, float]
+    outside_weight: float
 
     def validate(self) -> None:
         """Fractions ordered inside [0, 1]; weights and margins in range."""
@@ -119,8 +119,8 @@ class AlignmentParams:
     (fractions of the working height); ``none`` resizes the whole crop as it is.
     """
 
-    kind: Literal["none", "band"] = "band"
-    band_rows: tuple[float, float] = (0.25, 0.75)
+    kind: Literal["none", "band"]
+    band_rows: tuple[float, float]
 
     def validate(self) -> None:
         """Band rows ordered strictly inside (0, 1)."""
@@ -133,30 +133,29 @@ class AlignmentParams:
 class Params:
     """What to train, at which working resolution, on which device.
 
-    ``image_height`` and ``image_width`` must be divisible by ``2 ** len(model.widths)``.
-    ``torch_threads`` is overridden by the environment variable ``SEALAUDIT_TORCH_THREADS``.
+    ``working_height`` x ``working_width`` is the size the models see (each image is aligned and
+    resized to it), distinct from the dataset's stored image size (``synth.image_height`` x
+    ``synth.image_width``); each must be divisible by ``2 ** len(model.widths)``. The thread
+    count is shared by every torch stage: ``base.torch_threads``.
     """
 
-    seed: int = 20250905
-    models: tuple[ModelName, ...] = ("attention_ae", "plain_ae")
-    image_height: int = 32
-    image_width: int = 384
-    torch_threads: int = 2
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    model: ModelParams = field(default_factory=ModelParams)
-    fit: FitParams = field(default_factory=FitParams)
-    roi: RoiParams = field(default_factory=RoiParams)
-    alignment: AlignmentParams = field(default_factory=AlignmentParams)
+    seed: int
+    models: tuple[ModelName, ...]
+    working_height: int
+    working_width: int
+    device: Literal["cpu", "cuda", "auto"]
+    model: ModelParams
+    fit: FitParams
+    roi: RoiParams
+    alignment: AlignmentParams
 
     def validate(self) -> None:
         """At least one distinct model; the working size fits the encoder's downsampling."""
         if not self.models or len(set(self.models)) != len(self.models):
             raise ValueError("models must list at least one model, each once")
         factor = 2 ** len(self.model.widths)
-        if self.image_height % factor or self.image_width % factor:
+        if self.working_height % factor or self.working_width % factor:
             raise ValueError(
-                f"image_height and image_width must be divisible by {factor} "
-                f"(2 ** number of encoder levels); got {self.image_height} x {self.image_width}"
+                f"working_height and working_width must be divisible by {factor} (2 ** number "
+                f"of encoder levels); got {self.working_height} x {self.working_width}"
             )
-        if self.torch_threads < 1:
-            raise ValueError("torch_threads must be >= 1")

@@ -26,18 +26,18 @@ class Params:
     defective ones captured on one day; view tag 20 good-only).
     """
 
-    hash_rows: int = 8
-    hash_cols: int = 32
-    near_duplicate_max_distance: float = 0.24
-    min_dynamic_range: int = 20
-    mean_intensity_range: tuple[float, float] = (20.0, 235.0)
-    max_clipped_share: float = 0.01
-    val_defective_share: tuple[float, float] = (0.05, 0.20)
-    test_defective_share: tuple[float, float] = (0.45, 0.55)
-    stream_defective_share: tuple[float, float] = (0.0, 0.05)
-    defect_type_min_share: float = 0.05
-    max_date_label_association: float = 0.30
-    max_examples: int = 5
+    hash_rows: int
+    hash_cols: int
+    near_duplicate_max_distance: float
+    min_dynamic_range: int
+    mean_intensity_range: tuple[float, float]
+    max_clipped_share: float
+    val_defective_share: tuple[float, float]
+    test_defective_share: tuple[float, float]
+    stream_defective_share: tuple[float, float]
+    defect_type_min_share: float
+    max_date_label_association: float
+    max_examples: int
 
     def validate(self) -> None:
         """Hash size, fractions, shares and intensity bounds must be meaningful."""

@@ -62,16 +62,18 @@ def _check(
 
 def generate_lots(
     out_dir: Path,
+    synth: Params,
     n_lots: int,
     images_per_lot: int,
     drift_start_lot: int,
     drift: str,
     seed: int,
-    image_height: int,
-    image_width: int,
     defect_rate: float = 0.0,
 ) -> Path:
     """Write lot images ``<lot_id>_<YYYYMMDD>_<HHMMSS>_<n>.png`` and ``lots.csv`` to out_dir.
+
+    ``synth``: the loaded ``synth`` params section (image size, band, nuisance); ``seed``
+    replaces its seed, so each stream is drawn independently of the stored dataset.
 
     Returns:
         The path of ``lots.csv`` (columns file, lot_id, timestamp, drift_magnitude, label,
@@ -81,7 +83,7 @@ def generate_lots(
         SealauditError: an argument is out of range, or out_dir already holds lots.
     """
     _check(n_lots, images_per_lot, drift_start_lot, drift, defect_rate)
-    params = Params(seed=seed, image_height=image_height, image_width=image_width)
+    params = dataclasses.replace(synth, seed=seed)
     try:
         params.validate()
     except ValueError as error:

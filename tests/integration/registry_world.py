@@ -26,6 +26,7 @@ from pipeline.models.four_ssim import four_ms_ssim
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.roi import Roi
 from pipeline.models.thresholds import Threshold
+from tests.params import PARAMS_FILE
 
 HEIGHT, WIDTH = 32, 128
 DETECTOR = "attention_ae"
@@ -78,6 +79,7 @@ def build_world(root: Path, seed: int = 0) -> World:
     torch.set_num_threads(1)
     root.mkdir(parents=True, exist_ok=True)
     (root / "dvc.yaml").write_text("stages: {}\n")
+    shutil.copyfile(PARAMS_FILE, root / "params.yaml")  # the commands read it
     rng = np.random.default_rng(seed)
     images = []
     for index, defect in enumerate([False] * 3 + [True] * 3):

@@ -15,17 +15,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 from pypdf import PdfReader
 
 from pipeline import render_dossier
-from pipeline.config.render_dossier import Params
 from pipeline.dossier.context import build_context
 from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import render_html
 from pipeline.dossier.sections import SECTIONS
+from tests import params as test_params
 from tests.dossier_world import TEMPLATES, fail_inline_miss_rate, make_world
 
 pytestmark = [
@@ -56,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
             "monitoring_model_name": "sealaudit-monitoring",
         },
     }
-    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    test_params.write_params(root / "params.yaml", params)
     out = root / "dossiers"
     code = render_dossier.main(
         [
@@ -189,8 +188,12 @@ def test_html_is_deterministic_and_offline(world: tuple[EvidencePaths, Path]) ->
 def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> None:
     paths = make_world(tmp_path)
     fail_inline_miss_rate(paths.evidence_dir, upper=0.35)
-    params = Params(
-        modes=("inline",), gallery_per_kind=1, pdf_variant="none", compare_with_champion=False
+    params = test_params.section(
+        "render_dossier",
+        modes=("inline",),
+        gallery_per_kind=1,
+        pdf_variant="none",
+        compare_with_champion=False,
     )
     sidecar = produce_dossier(
         paths, "inline", params, "sealaudit-inline", TEMPLATES, tmp_path / "out"

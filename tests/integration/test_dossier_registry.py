@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from pipeline.cli import main as cli
-from pipeline.config.register import Params
 from pipeline.register import run as register_stage
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect
 from tests.dossier_world import TEMPLATES, edit_json, make_world
 from tests.integration.registry_world import LAYER, build_world, seed_tracking_db
+from tests.params import section, write_params
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = "plain_ae"
@@ -54,7 +53,7 @@ def _two_model_world(root: Path) -> Path:
         },
         "register": {},
     }
-    (root / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    write_params(root / "params.yaml", params)
     return evidence
 
 
@@ -70,7 +69,12 @@ def registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     seed_tracking_db(tmp_path / "mlflow-cache", root)
     records = (root / "data.dvc", root / "dataset.json")
     register_stage(
-        evidence, Params(), root / "dvc.lock", ROOT / "requirements.lock", root / "out", records
+        evidence,
+        section("register"),
+        root / "dvc.lock",
+        ROOT / "requirements.lock",
+        root / "out",
+        records,
     )
     shutil.rmtree(evidence)  # the dossier must read the version from its run alone
     return root

@@ -16,15 +16,17 @@ from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, rows_in_split, write_splits
 from pipeline.models.checkpoint import load_autoencoder, preprocess_images
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from tests.params import write_params
 from tests.worlds import write_tiny_dataset
 
 PARAMS = """\
+base:
+  torch_threads: 1
 train:
   seed: 11
   models: [attention_ae, plain_ae]
-  image_height: 32
-  image_width: 128
-  torch_threads: 1
+  working_height: 32
+  working_width: 128
   model:
     widths: [8, 16, 32]
     skip_levels: [2]
@@ -36,7 +38,6 @@ evaluate:
   n_boot: 200
   gallery_per_class: 1
   batch_size: 8
-  torch_threads: 1
   robustness:
     brightness: [0.2]
     noise: [0.02]
@@ -77,7 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("evaluate")
     data = write_tiny_dataset(root / "data", n_normal_events=12, n_defect_events=6)
     write_splits(_assign(data), root / "splits.csv")
-    (root / "params.yaml").write_text(PARAMS)
+    write_params(root / "params.yaml", PARAMS)
     paths = {"root": root, "data": data, "splits": root / "splits.csv"}
     paths["params"], paths["models"] = root / "params.yaml", root / "train"
     assert train.main([*_args(paths), "--out", str(paths["models"])]) == 0

@@ -21,9 +21,12 @@ from pipeline.models.checkpoint import load_autoencoder, save_autoencoder
 from pipeline.models.roi import Roi
 from pipeline.monitoring.fitted import MonitorError, check_checkpoint, load_monitor
 from pipeline.monitoring.scoring import monitoring_scores
+from tests.params import write_params
 from tests.worlds import write_tiny_dataset
 
 PARAMS = """\
+base:
+  torch_threads: 1
 fit_monitor:
   seed: 3
   layer: enc1
@@ -31,7 +34,6 @@ fit_monitor:
   covariance: ledoit_wolf
   n_examples: 2
   batch_size: 8
-  torch_threads: 1
   ablation:
     layers: [enc1, enc2]
     n_features_kept: [50, 200]
@@ -57,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     roi = Roi("full", {}, np.ones((HEIGHT, WIDTH), dtype=bool))
     save_autoencoder(root / "model.pt", model, "attention_ae", roi)
     params = root / "params.yaml"
-    params.write_text(PARAMS)
+    write_params(params, PARAMS)
     out = root / "out"
     args = ["--data", str(data), "--splits", str(root / "splits.csv"), "--params", str(params)]
     assert fit_monitor.main([*args, "--model", str(root / "model.pt"), "--out", str(out)]) == 0
@@ -142,7 +144,7 @@ def test_an_unknown_layer_is_a_one_line_error(
     world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(PARAMS.replace("layer: enc1", "layer: enc7"))
+    write_params(params, PARAMS.replace("layer: enc1", "layer: enc7"))
     args = ["--data", str(world["data"]), "--splits", str(world["splits"]), "--params", str(params)]
     code = fit_monitor.main(
         [*args, "--model", str(world["root"] / "model.pt"), "--out", str(tmp_path / "out")]
@@ -168,7 +170,7 @@ def test_more_kept_features_than_the_layer_has_is_a_one_line_error(
     key: str,
 ) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(PARAMS.replace(old, new))
+    write_params(params, PARAMS.replace(old, new))
     args = ["--data", str(world["data"]), "--splits", str(world["splits"]), "--params", str(params)]
     code = fit_monitor.main(
         [*args, "--model", str(world["root"] / "model.pt"), "--out", str(tmp_path / "out")]

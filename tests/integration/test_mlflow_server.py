@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main as cli
-from pipeline.config.register import Params
 from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries, verify_log
 from pipeline.registry.promotion import audit_anchors, current_champion
@@ -38,6 +37,7 @@ from tests.integration.registry_world import (
     change_inline_evidence,
     write_dossier,
 )
+from tests.params import section
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "sealaudit-inline"
@@ -154,7 +154,11 @@ def world(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wor
 def _register(world: World) -> dict:
     out = world.root / "artifacts" / "register"
     return register_stage(
-        world.evidence, Params(), world.root / "dvc.lock", ROOT / "requirements.lock", out
+        world.evidence,
+        section("register"),
+        world.root / "dvc.lock",
+        ROOT / "requirements.lock",
+        out,
     )
 
 

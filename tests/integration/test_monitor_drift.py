@@ -22,7 +22,7 @@ from pipeline.cli import main
 from pipeline.data.drift import generate_lots
 from pipeline.monitoring.fitted import load_monitor, save_monitor
 from pipeline.monitoring.history import COLUMNS
-from tests.monitor_world import SIZE, fit_world_monitor
+from tests.monitor_world import SYNTH, fit_world_monitor
 
 LOT_SIZE = 16
 
@@ -34,21 +34,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     monitor, checkpoint = fit_world_monitor(root)
     generate_lots(
         root / "in_control",
+        SYNTH,
         n_lots=12,
         images_per_lot=LOT_SIZE,
         drift_start_lot=12,
         drift="none",
         seed=7,
-        **SIZE,
     )
     generate_lots(
         root / "drifting",
+        SYNTH,
         n_lots=8,
         images_per_lot=LOT_SIZE,
         drift_start_lot=4,
         drift="brightness",
         seed=7,
-        **SIZE,
     )
     return {"root": root, "monitor": monitor, "checkpoint": checkpoint}
 

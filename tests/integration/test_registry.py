@@ -21,7 +21,6 @@ import yaml
 from PIL import Image
 
 from pipeline.cli import main as cli
-from pipeline.config.register import Params
 from pipeline.provenance import sha256_file
 from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries
@@ -37,6 +36,7 @@ from tests.integration.registry_world import (
     seed_tracking_db,
     write_dossier,
 )
+from tests.params import section
 
 ROOT = Path(__file__).resolve().parents[2]
 CRITERIA = ROOT / "validation" / "acceptance_criteria.yaml"
@@ -64,7 +64,9 @@ class Registry:
 def _register(world: World) -> dict[str, Any]:
     lock = world.root / "dvc.lock"
     out = world.root / "artifacts" / "register"
-    return register_stage(world.evidence, Params(), lock, ROOT / "requirements.lock", out)
+    return register_stage(
+        world.evidence, section("register"), lock, ROOT / "requirements.lock", out
+    )
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +167,7 @@ def test_rerunning_registration_creates_no_new_version(registry: Registry) -> No
 
 
 def _experiment_id(registry: Registry) -> str:
-    return registry.client.get_experiment_by_name(Params().experiment_name).experiment_id
+    return registry.client.get_experiment_by_name(section("register").experiment_name).experiment_id
 
 
 def test_failing_version_is_refused_with_each_unmet_criterion(

@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 
 from pipeline.cli import main as cli
-from pipeline.config.register import Params
 from pipeline.register import run as register_stage
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV
 from tests.integration.processes import free_port, stop_process_group
@@ -33,6 +32,7 @@ from tests.integration.registry_world import (
     seed_tracking_db,
     write_dossier,
 )
+from tests.params import section
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "sealaudit-inline"
@@ -72,7 +72,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         seed_tracking_db(tmp_path_factory.getbasetemp() / "mlflow-cache", world.root)
         out = world.root / "artifacts" / "register"
         lock = world.root / "dvc.lock"
-        record = register_stage(world.evidence, Params(), lock, ROOT / "requirements.lock", out)
+        record = register_stage(
+            world.evidence, section("register"), lock, ROOT / "requirements.lock", out
+        )
         write_dossier(world.root / "reports" / "dossiers", record["inline"])
         sign = ["--signer", "Grace Hopper", "--reason", "serving test"]
         assert cli(["promote", MODEL, str(record["inline"]["version"]), *sign]) == 0

@@ -15,15 +15,17 @@ from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
 from pipeline.errors import SealauditError
 from pipeline.models.checkpoint import load_autoencoder, preprocess_images
+from tests.params import section, write_params
 from tests.worlds import write_tiny_dataset
 
 PARAMS = """\
+base:
+  torch_threads: 1
 train:
   seed: 11
   models: [attention_ae, plain_ae]
-  image_height: 32
-  image_width: 128
-  torch_threads: 1
+  working_height: 32
+  working_width: 128
   model:
     widths: [8, 16, 32]
     skip_levels: [2]
@@ -61,7 +63,7 @@ def test_stage_writes_models_histories_curves_and_summary(
     world: tuple[Path, Path], tmp_path: Path
 ) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(PARAMS)
+    write_params(params, PARAMS)
     assert _main(world, params, tmp_path / "out") == 0
     summary = json.loads((tmp_path / "out" / "train_summary.json").read_text())
     assert set(summary["models"]) == {"attention_ae", "plain_ae"}
@@ -87,7 +89,7 @@ def test_band_alignment_is_trained_with_and_recorded_in_the_checkpoint(
 ) -> None:
     params = tmp_path / "params.yaml"
     aligned = PARAMS.replace("models: [attention_ae, plain_ae]", "models: [plain_ae]")
-    params.write_text(aligned.replace("kind: none", "kind: band\n    band_rows: [0.25, 0.75]"))
+    write_params(params, aligned.replace("kind: none", "kind: band\n    band_rows: [0.25, 0.75]"))
     assert _main(world, params, tmp_path / "out") == 0
     model, meta = load_autoencoder(tmp_path / "out" / "plain_ae" / "model.pt")
     assert meta.alignment.kind == "band" and meta.alignment.band_rows == (0.25, 0.75)
@@ -113,7 +115,7 @@ def test_a_defective_training_image_is_a_clear_error(
     bad = tmp_path / "splits.csv"
     bad.write_text(text)
     params = tmp_path / "params.yaml"
-    params.write_text(PARAMS)
+    write_params(params, PARAMS)
     assert _main((data, bad), params, tmp_path / "out") == 2
     assert "defective image(s) in 'train'" in capsys.readouterr().err
     assert not (tmp_path / "out" / "train_summary.json").exists()
@@ -123,17 +125,17 @@ def test_a_size_the_encoder_cannot_halve_is_rejected(
     world: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(PARAMS.replace("image_height: 32", "image_height: 30"))
+    write_params(params, PARAMS.replace("working_height: 32", "working_height: 30"))
     assert _main(world, params, tmp_path / "out") == 2
     assert "divisible by 8" in capsys.readouterr().err
 
 
 def test_threads_come_from_the_environment_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    params = train.Params()
+    configured = section("base").torch_threads
     monkeypatch.setenv(runtime.THREADS_ENV, "3")
-    assert runtime.torch_threads(params.torch_threads) == 3
+    assert runtime.torch_threads(configured) == 3
     monkeypatch.setenv(runtime.THREADS_ENV, "many")
     with pytest.raises(SealauditError, match=runtime.THREADS_ENV):
-        runtime.torch_threads(params.torch_threads)
+        runtime.torch_threads(configured)
     monkeypatch.delenv(runtime.THREADS_ENV)
-    assert runtime.torch_threads(params.torch_threads) == params.torch_threads
+    assert runtime.torch_threads(configured) == configured

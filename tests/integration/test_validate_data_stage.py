@@ -10,6 +10,7 @@ import pytest
 from pipeline import validate_data
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
+from tests.params import section, write_params
 from tests.worlds import write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         if int(r.source_file.split(":")[2]) in plan
     }
     params = root / "params.yaml"
-    params.write_text(PARAMS_YAML, encoding="utf-8")
+    write_params(params, PARAMS_YAML)
     write_splits(assignment, root / "clean.csv")
     assignment[rows[0].image_id] = "test"  # its twin view stays in train
     write_splits(assignment, root / "leaky.csv")
@@ -134,8 +135,6 @@ def test_ssi_import_with_official_split_reports_group_leakage_and_date_and_view_
     tmp_path: Path,
 ) -> None:
     from pipeline import prepare
-    from pipeline.config.prepare import Params as PrepareParams
-    from pipeline.config.validate_data import Params
     from pipeline.data.ssi import import_ssi
     from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree
 
@@ -145,11 +144,13 @@ def test_ssi_import_with_official_split_reports_group_leakage_and_date_and_view_
     )
     _leaky_official_lists(src, tmp_path / "lists")
     import_ssi(src, tmp_path / "data", TINY_PARAMS, splits_dir=tmp_path / "lists")
-    plan = PrepareParams(strategy="official", official_revision="rev_6", val_normal=2,
-                         val_defect_share=0.5)  # fmt: skip
+    plan = section(
+        "prepare", strategy="official", official_revision="rev_6", val_normal=2,
+        val_defect_share=0.5,
+    )  # fmt: skip
     prepare.run(tmp_path / "data", plan, tmp_path / "prepare")
     # The fixture's crop is the flat seal band alone (about 10 grey levels): no blank-frame bound.
-    params = Params(val_defective_share=(0.2, 0.6), min_dynamic_range=0)
+    params = section("validate_data", val_defective_share=(0.2, 0.6), min_dynamic_range=0)
     document, findings = validate_data.run(
         tmp_path / "data", tmp_path / "prepare" / "splits.csv", params, tmp_path / "out",
         ROOT / "validation",

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.config import ParamsError, load_params_file, load_section
+from tests.params import PARAMS_FILE, write_params
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "params.yaml"
-    path.write_text(text)
-    return path
+def _write(tmp_path: Path, overlay: str) -> Path:
+    """The repository's params.yaml with ``overlay`` (YAML) merged in."""
+    return write_params(tmp_path / "params.yaml", overlay)
 
 
 def test_unknown_key_is_rejected_with_its_name(tmp_path: Path) -> None:
@@ -40,8 +41,9 @@ def test_literal_choice_is_enforced(tmp_path: Path) -> None:
 
 
 def test_missing_section_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ParamsError, match="missing"):
-        load_section(_write(tmp_path, "synth: {}\n"), "prepare")
+    (tmp_path / "partial.yaml").write_text("synth: {}\n")
+    with pytest.raises(ParamsError, match="section 'prepare' is missing"):
+        load_section(tmp_path / "partial.yaml", "prepare")
     with pytest.raises(ParamsError, match="not found"):
         load_section(tmp_path / "absent.yaml", "prepare")
 
@@ -53,7 +55,7 @@ def test_int_accepted_for_float_and_tuple_from_list(tmp_path: Path) -> None:
 
 
 def test_a_misspelled_section_is_an_error_naming_it_and_the_known_ones(tmp_path: Path) -> None:
-    path = _write(tmp_path, "prepare: {}\ntrian:\n  seed: 1\n")
+    path = _write(tmp_path, "trian:\n  seed: 1\n")
     with pytest.raises(ParamsError, match=r"unknown top-level section\(s\) \['trian'\].*'train'"):
         load_section(path, "prepare")
 
@@ -66,8 +68,16 @@ def test_a_non_finite_float_is_a_one_line_error_naming_the_key(tmp_path: Path, v
     assert "\n" not in str(error.value)
 
 
-def test_every_params_file_of_the_repository_holds_known_sections_only() -> None:
-    root = Path(__file__).resolve().parents[2]
-    for path in [root / "params.yaml", *sorted((root / "params").glob("*.yaml"))]:
-        for section in load_params_file(path):
-            load_section(path, section)
+def test_a_missing_key_is_an_error_naming_it_and_params_yaml(tmp_path: Path) -> None:
+    content = load_params_file(PARAMS_FILE)
+    del content["train"]["fit"]["patience"]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(content))
+    with pytest.raises(ParamsError, match=r"train\.fit\.patience: missing; add it to params.yaml"):
+        load_section(path, "train")
+
+
+def test_the_shared_section_is_typed_and_validated(tmp_path: Path) -> None:
+    assert load_section(PARAMS_FILE, "base").torch_threads >= 1
+    with pytest.raises(ParamsError, match="torch_threads must be >= 1"):
+        load_section(_write(tmp_path, "base:\n  torch_threads: 0\n"), "base")

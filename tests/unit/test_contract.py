@@ -11,13 +11,15 @@ import ast
 import dataclasses
 import re
 import shlex
+import typing
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline.config import load_params_file, load_section, section_classes
+from pipeline.config import from_mapping, load_params_file, load_section, section_classes
+from tests.params import merged
 
 ROOT = Path(__file__).resolve().parents[2]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
@@ -194,15 +196,43 @@ def test_every_params_section_is_typed_and_used() -> None:
     assert set(PARAMS) == used, "a params section no stage or command reads is dead"
 
 
-@pytest.mark.parametrize("section", sorted(PARAMS))
-def test_params_yaml_values_match_dataclass_defaults(section: str) -> None:
-    """params.yaml is the single source of defaults: the dataclass defaults must agree."""
+@pytest.mark.parametrize("section", sorted(section_classes()))
+def test_params_yaml_gives_every_field_of_every_section(section: str) -> None:
+    """params.yaml is the one source of values: the dataclasses have no defaults to fall back on."""
     loaded = load_section(ROOT / "params.yaml", section)
-    defaults = section_classes()[section]()
-    for field in dataclasses.fields(loaded):
-        assert getattr(loaded, field.name) == getattr(defaults, field.name), (
-            f"{section}.{field.name}: params.yaml and the dataclass default disagree"
-        )
+    assert all(not _has_default(field) for field in _all_fields(type(loaded))), section
+
+
+@pytest.mark.parametrize("overlay", sorted((ROOT / "params").glob("*.yaml")), ids=lambda p: p.name)
+def test_a_profile_overlay_names_known_keys_only(overlay: Path) -> None:
+    """params/<profile>.yaml is applied over params.yaml (dvc exp run -S, or copying sections)."""
+    changes, classes = load_params_file(overlay), section_classes()
+    assert changes and set(changes) <= set(classes), f"{overlay.name}: unknown section(s)"
+    applied = merged(PARAMS, changes)
+    for section in changes:  # an unknown or mistyped key, at any depth, is a ParamsError
+        from_mapping(classes[section], applied[section], where=f"{overlay.name}:{section}")
+
+
+@pytest.mark.parametrize("name", ["train", "fit_monitor", "evaluate"])
+def test_torch_stages_declare_the_shared_thread_count(name: str) -> None:
+    assert "base.torch_threads" in STAGES[name]["params"], (
+        f"{name}: base.torch_threads not in params"
+    )
+
+
+def _all_fields(cls: type) -> list[dataclasses.Field]:
+    hints = typing.get_type_hints(cls)
+    fields = list(dataclasses.fields(cls))
+    for field in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[field.name]):
+            fields += _all_fields(hints[field.name])
+    return fields
+
+
+def _has_default(field: dataclasses.Field) -> bool:
+    return not (
+        field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+    )
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))

@@ -12,13 +12,14 @@ from PIL import Image
 
 from pipeline.data.drift import generate_lots
 from pipeline.errors import SealauditError
+from tests.params import section
 
-SIZE = {"image_height": 64, "image_width": 384}
+SYNTH = section("synth", image_height=64, image_width=384)
 LOTS = {"n_lots": 5, "images_per_lot": 3, "drift_start_lot": 2}
 
 
 def _lots(out: Path, drift: str, seed: int = 4, defect_rate: float = 0.0) -> list[dict[str, str]]:
-    path = generate_lots(out, drift=drift, seed=seed, defect_rate=defect_rate, **LOTS, **SIZE)
+    path = generate_lots(out, SYNTH, drift=drift, seed=seed, defect_rate=defect_rate, **LOTS)
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
@@ -92,7 +93,7 @@ def test_bad_arguments_and_existing_lots_are_clear_errors(tmp_path: Path) -> Non
     with pytest.raises(SealauditError, match="drift 'tilt' unknown"):
         _lots(tmp_path / "a", "tilt")
     with pytest.raises(SealauditError, match="drift_start_lot"):
-        generate_lots(tmp_path / "b", 3, 2, 4, "brightness", 0, **SIZE)
+        generate_lots(tmp_path / "b", SYNTH, 3, 2, 4, "brightness", 0)
     _lots(tmp_path / "c", "none")
     with pytest.raises(SealauditError, match="already written"):
         _lots(tmp_path / "c", "none")

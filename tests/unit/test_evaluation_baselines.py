@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.config.evaluate import PadimParams
 from pipeline.evaluation.baselines import PadimScorer, PatchGaussian
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import CheckpointMeta
 from pipeline.models.roi import Roi
+from tests.params import section
 
 
 def _features(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -49,7 +49,9 @@ def test_padim_scorer_ranks_a_corrupted_image_higher_and_says_what_it_is() -> No
     meta = CheckpointMeta("attention_ae", config, Roi("rectangle", {}, mask))
     rng = np.random.default_rng(2)
     normal = (0.5 + 0.02 * rng.normal(size=(24, 32, 64))).astype(np.float32)
-    scorer = PadimScorer(model, meta, "attention_ae", PadimParams(n_features=6), seed=0).fit(normal)
+    scorer = PadimScorer(
+        model, meta, "attention_ae", section("evaluate", padim={"n_features": 6}).padim, seed=0
+    ).fit(normal)
     probe = normal[:2].copy()
     probe[1, 12:20, 20:30] = 1.0
     scores = scorer(probe).scores

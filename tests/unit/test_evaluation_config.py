@@ -9,15 +9,16 @@ import pytest
 from pipeline.config import ParamsError, load_section
 from pipeline.config.evaluate import ALL_SCORES, Params
 from pipeline.models.scores import SCORE_FUNCTIONS
+from tests.params import write_params
 
 
 def _load(tmp_path: Path, body: str) -> Params:
     path = tmp_path / "params.yaml"
-    path.write_text("evaluate:\n" + body)
+    write_params(path, "evaluate:\n" + body)
     return load_section(path, "evaluate")
 
 
-def test_defaults_cover_every_registered_score(tmp_path: Path) -> None:
+def test_params_yaml_covers_every_registered_score(tmp_path: Path) -> None:
     params = _load(tmp_path, "  seed: 3\n")
     assert params.seed == 3 and params.thresholds.operating_rule == "supervised"
     assert set(ALL_SCORES) == set(SCORE_FUNCTIONS) == set(params.ablation_scores)

@@ -7,11 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pipeline.config.evaluate import Params, ThresholdParams
+from pipeline.config.evaluate import Params
 from pipeline.errors import SealauditError
 from pipeline.evaluation.modes import evaluate_mode, headline, pick_operating
+from tests.params import section
 
-PARAMS = Params(n_boot=200)
+PARAMS = section("evaluate", n_boot=200)
 
 
 def _split(rng: np.random.Generator, n_normal: int, n_defective: int, gap: float = 2.0):
@@ -84,7 +85,7 @@ def test_an_unfitted_max_miss_rate_is_said_once_for_every_score(
 
 def test_operating_rule_is_configurable_and_a_missing_rule_is_an_error() -> None:
     rng = np.random.default_rng(3)
-    thresholds = dataclasses.replace(ThresholdParams(), operating_rule="mean_plus_k_sigma")
+    thresholds = dataclasses.replace(PARAMS.thresholds, operating_rule="mean_plus_k_sigma")
     params = dataclasses.replace(PARAMS, thresholds=thresholds)
     result = _evaluate(_split(rng, 50, 10), _split(rng, 40, 40), params)
     assert result.operating.rule == "mean_plus_k_sigma"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pytest
 
-from pipeline.config.evaluate import RobustnessParams
 from pipeline.evaluation.inference import Scored, SplitImages
 from pipeline.evaluation.robustness import (
     balanced_subset,
@@ -17,6 +17,7 @@ from pipeline.evaluation.robustness import (
     noise,
     shift,
 )
+from tests.params import section
 
 RNG = np.random.default_rng(0)
 
@@ -67,7 +68,9 @@ def test_rows_report_deltas_against_the_clean_subset() -> None:
     images = np.where(labels[:, None, None] == 1, 0.6, 0.4) * np.ones((12, 8, 8))
     test = SplitImages("test", tuple(map(str, range(12))), labels, labels.astype(str), images)
     scorer = MeanBrightness()
-    params = RobustnessParams(brightness=(0.6,), noise=(), blur=(), shift=())
+    params = dataclasses.replace(
+        section("evaluate").robustness, brightness=(0.6,), noise=(), blur=(), shift=()
+    )
     rows = evaluate_robustness(scorer, test, scorer(images).scores, 0.5, params, seed=0)
     assert len(rows) == 1
     row = rows[0]

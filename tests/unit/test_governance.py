@@ -33,12 +33,13 @@ from pipeline.governance.composition import cramers_v
 from pipeline.governance.perceptual import dhash, hamming_fraction, nearest_in_other_group
 from pipeline.governance.suites import SuiteError, load_suites
 from pipeline.provenance import sha256_file
+from tests.params import raw_section, section
 from tests.worlds import write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATION = ROOT / "validation"
 TABLES = validate_data.TABLES
-PARAMS = Params(val_defective_share=(0.2, 0.5))
+PARAMS = section("validate_data", val_defective_share=(0.2, 0.5))
 N_NORMAL, N_DEFECT = 12, 6
 
 
@@ -323,7 +324,7 @@ def test_committed_suites_load_and_their_parameters_come_from_params() -> None:
     for suite in suites:
         names |= {v["$PARAMETER"] for e in suite.expectations for v in e["kwargs"].values()
                   if isinstance(v, dict) and "$PARAMETER" in v}  # fmt: skip
-    assert names <= set(Params().expectation_parameters(1, 1))
+    assert names <= set(PARAMS.expectation_parameters(1, 1))
 
 
 def test_suite_without_severity_is_refused_naming_the_file(tmp_path: Path) -> None:
@@ -386,9 +387,13 @@ def test_intended_use_leaves_the_classification_to_the_user() -> None:
 def test_params_refuse_meaningless_bounds() -> None:
     with pytest.raises(ParamsError, match="test_defective_share"):
         from_mapping(
-            Params, {"test_defective_share": [0.6, 0.4]}, where="params.yaml:validate_data"
+            Params,
+            raw_section("validate_data", test_defective_share=[0.6, 0.4]),
+            where="params.yaml:validate_data",
         )
     with pytest.raises(ParamsError, match="near_duplicate_max_distance"):
         from_mapping(
-            Params, {"near_duplicate_max_distance": 0.7}, where="params.yaml:validate_data"
+            Params,
+            raw_section("validate_data", near_duplicate_max_distance=0.7),
+            where="params.yaml:validate_data",
         )

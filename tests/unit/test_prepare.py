@@ -12,12 +12,12 @@ import pytest
 
 from pipeline import prepare
 from pipeline.config import ParamsError, load_section
-from pipeline.config.prepare import Params
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
+from tests.params import section, write_params
 from tests.worlds import write_tiny_dataset
 
-PARAMS = Params(seed=3, test_per_class=4, val_normal=4, val_defect_share=0.2)
+PARAMS = section("prepare", seed=3, test_per_class=4, val_normal=4, val_defect_share=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_split_sizes_and_train_is_normal_only(dataset: Path, tmp_path: Path) -> 
 def test_same_seed_same_splits_other_seed_differs(dataset: Path, tmp_path: Path) -> None:
     prepare.run(dataset, PARAMS, tmp_path / "a")
     prepare.run(dataset, PARAMS, tmp_path / "b")
-    prepare.run(dataset, Params(seed=4, test_per_class=4, val_normal=4), tmp_path / "c")
+    prepare.run(dataset, section("prepare", seed=4, test_per_class=4, val_normal=4), tmp_path / "c")
     first = (tmp_path / "a" / "splits.csv").read_bytes()
     assert first == (tmp_path / "b" / "splits.csv").read_bytes()
     assert first != (tmp_path / "c" / "splits.csv").read_bytes()
@@ -78,7 +78,7 @@ def test_official_revision_is_followed(dataset: Path, tmp_path: Path) -> None:
         writer.writerow(["image_id", "revision", "split"])
         for n, row in enumerate(rows):
             writer.writerow([row.image_id, "rev_6", "test" if n % 4 == 0 else "train"])
-    params = Params(strategy="official", official_revision="rev_6", val_normal=2)
+    params = section("prepare", strategy="official", official_revision="rev_6", val_normal=2)
     prepare.run(dataset, params, tmp_path)
     assignment = read_splits(tmp_path / "splits.csv")
     assert all(assignment[row.image_id] == "test" for n, row in enumerate(rows) if n % 4 == 0)
@@ -89,7 +89,9 @@ def test_official_revision_is_followed(dataset: Path, tmp_path: Path) -> None:
 
 def _params_file(tmp_path: Path, test_per_class: int) -> Path:
     path = tmp_path / "params.yaml"
-    path.write_text(f"prepare:\n  seed: 1\n  test_per_class: {test_per_class}\n  val_normal: 2\n")
+    write_params(
+        path, f"prepare:\n  seed: 1\n  test_per_class: {test_per_class}\n  val_normal: 2\n"
+    )
     return path
 
 
@@ -115,7 +117,9 @@ def test_val_takes_a_capped_share_of_a_small_normal_pool(
     # 24 normal images; 4 go to test, so 20 are left for val and train.
     dataset = write_tiny_dataset(tmp_path / "data", n_normal_events=12, n_defect_events=6)
     _official_lists(dataset)
-    params = Params(strategy=strategy, test_per_class=4, val_normal=12, val_defect_share=0.2)
+    params = section(
+        "prepare", strategy=strategy, test_per_class=4, val_normal=12, val_defect_share=0.2
+    )
     splits = prepare.run(dataset, params, tmp_path / "out")["splits"]
     assert splits["val"]["normal"] == 6  # min(12, 0.30 x 20)
     assert splits["train"]["normal"] == 14
@@ -123,7 +127,7 @@ def test_val_takes_a_capped_share_of_a_small_normal_pool(
 
 def test_train_smaller_than_val_is_warned(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     dataset = write_tiny_dataset(tmp_path / "data", n_normal_events=12, n_defect_events=6)
-    params = Params(test_per_class=4, val_normal=12, val_normal_max_share=0.8)
+    params = section("prepare", test_per_class=4, val_normal=12, val_normal_max_share=0.8)
     with caplog.at_level("WARNING", logger="pipeline.prepare"):
         splits = prepare.run(dataset, params, tmp_path / "out")["splits"]
     assert splits["train"]["images"] < splits["val"]["images"]
@@ -133,6 +137,6 @@ def test_train_smaller_than_val_is_warned(tmp_path: Path, caplog: pytest.LogCapt
 
 def test_val_share_outside_its_range_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
-    path.write_text("prepare:\n  val_normal_max_share: 0\n")
+    write_params(path, "prepare:\n  val_normal_max_share: 0\n")
     with pytest.raises(ParamsError, match="val_normal_max_share"):
         load_section(path, "prepare")

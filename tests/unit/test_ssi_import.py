@@ -23,6 +23,7 @@ from pipeline.data.ssi import SOURCE_HASHES_NAME, import_ssi
 from pipeline.prepare import read_official
 from pipeline.provenance import sha256_file
 from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree, ssi_splits_dir, write_bmp16_gray
+from tests.params import write_params
 
 GOOD_ID = "NoLabel-12_20190905_035717"
 DEFECT_ID = "seal_breach_0-12_20190906_010020"
@@ -387,10 +388,7 @@ def test_invalid_params_are_refused(src: Path, tmp_path: Path) -> None:
 
 
 def _params_file(tmp_path: Path) -> Path:
-    lines = [f"  {k}: {v}" for k, v in dataclasses.asdict(TINY_PARAMS).items()]
-    path = tmp_path / "params.yaml"
-    path.write_text("import_ssi:\n" + "\n".join(lines) + "\n")
-    return path
+    return write_params(tmp_path / "params.yaml", {"import_ssi": dataclasses.asdict(TINY_PARAMS)})
 
 
 def test_cli_imports_and_reports_errors_in_one_line(

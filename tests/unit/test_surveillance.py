@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from pipeline.config.fit_monitor import ChartParams, Params
+from pipeline.config.fit_monitor import ChartParams
 from pipeline.errors import SealauditError
 from pipeline.monitoring import calibration, history
 from pipeline.monitoring.alarms import analyse, lot_summary
@@ -20,9 +20,12 @@ from pipeline.monitoring.fitted import FittedMonitor
 from pipeline.monitoring.history import HistoryError, HistoryRow
 from pipeline.monitoring.run_length import calibrate_limits
 from pipeline.monitoring.spc import ReferenceDistribution
+from tests.params import section
 
 REF_MEAN, REF_SD = 10.0, 1.0
-NOMINAL = ChartParams(limits="nominal")  # textbook EWMA (0.2, 3) and CUSUM (0.5, 5)
+NOMINAL = section(
+    "fit_monitor", chart={"limits": "nominal"}
+).chart  # textbook EWMA (0.2, 3) and CUSUM (0.5, 5)
 
 
 def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
@@ -30,7 +33,9 @@ def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
     q = stats.norm.ppf((np.arange(400) + 0.5) / 400)
     ref = ReferenceDistribution.from_scores(REF_MEAN + REF_SD * (q - q.mean()) / q.std(ddof=1))
     labels = np.zeros(ref.n, dtype=np.int64)
-    thresholds = calibration.fit_thresholds(np.asarray(ref.sorted_scores), labels, Params())
+    thresholds = calibration.fit_thresholds(
+        np.asarray(ref.sorted_scores), labels, section("fit_monitor")
+    )
     exceedance = float(np.mean(np.asarray(ref.sorted_scores) > thresholds[0].value))
     return FittedMonitor(
         estimator=None,  # type: ignore[arg-type]  # the alarm logic never scores images

@@ -25,9 +25,16 @@ from pipeline.data.synthetic import (
     render_event,
     write_contact_sheet,
 )
+from tests.params import raw_section, section, write_params
 
-TINY = Params(
-    seed=7, image_height=64, image_width=384, n_normal_events=6, n_defect_events=7, capture_days=3
+TINY = section(
+    "synth",
+    seed=7,
+    image_height=64,
+    image_width=384,
+    n_normal_events=6,
+    n_defect_events=7,
+    capture_days=3,
 )
 
 
@@ -164,7 +171,7 @@ def test_dataset_info_identifies_the_generator(dataset: Path) -> None:
 )
 def test_invalid_params_are_rejected_naming_the_key(raw: dict, key: str) -> None:
     with pytest.raises(ParamsError, match=key):
-        from_mapping(Params, raw, where="params.yaml:synth")
+        from_mapping(Params, raw_section("synth", **raw), where="params.yaml:synth")
 
 
 def test_generate_validates_params_built_in_code(tmp_path: Path) -> None:
@@ -187,9 +194,10 @@ def test_existing_dataset_is_kept_unless_forced(dataset: Path, tmp_path: Path) -
 
 def test_cli_synth_writes_dataset_and_contact_sheet(tmp_path: Path) -> None:
     params = tmp_path / "params.yaml"
-    params.write_text(
+    write_params(
+        params,
         "synth:\n  image_height: 64\n  image_width: 384\n  n_normal_events: 3\n"
-        "  n_defect_events: 7\n  views_per_event: 1\n"
+        "  n_defect_events: 7\n  views_per_event: 1\n",
     )
     sheet = tmp_path / "sheet.png"
     code = cli.main(["data", "synth", "--out", str(tmp_path / "data"), "--params", str(params),

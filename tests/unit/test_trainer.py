@@ -20,10 +20,13 @@ from pipeline.models.trainer import (
     ssim_map,
     train_autoencoder,
 )
+from tests.params import section
 
 torch.set_num_threads(1)
 CONFIG = AutoencoderConfig(16, 32, widths=(4, 8), latent_dim=4, skip_levels=(1,))
-FIT = FitParams(epochs=1, batch_size=4, ssim_window=5, augment_shift_px=1)
+FIT = section(
+    "train", fit={"epochs": 1, "batch_size": 4, "ssim_window": 5, "augment_shift_px": 1}
+).fit
 
 
 def _images(n: int, seed: int) -> np.ndarray:
