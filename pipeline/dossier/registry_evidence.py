@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.dossier.evidence import MissingEvidenceError
 from pipeline.errors import SealauditError
+from pipeline.evidence import DOCUMENTS
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,14 +27,8 @@ log = logging.getLogger(__name__)
 
 # File name in the run's evidence/ folder -> path under artifacts/.
 RUN_LAYOUT = {
-    "split_summary.json": "prepare/split_summary.json",
-    "governance.json": "validate_data/governance.json",
+    **{row.file_name: row.path for row in DOCUMENTS.values() if row.stage != "register"},
     "summary.md": "validate_data/summary.md",
-    "train_summary.json": "train/train_summary.json",
-    "evaluation.json": "evaluate/evaluation.json",
-    "metrics.json": "evaluate/metrics.json",
-    "thresholds.json": "evaluate/thresholds.json",
-    "monitor_summary.json": "fit_monitor/monitor_summary.json",
 }
 TRAIN_PLOTS = ("training_curve.png", "history.json")
 # Dataset records a run may carry (else the working tree's, if its data version matches).

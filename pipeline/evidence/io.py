@@ -31,7 +31,7 @@ def path(name: str, artifacts_dir: Path) -> Path:
 def parse(cls: type[D], raw: Any, file: str | Path | None = None) -> D:
     """Document ``cls`` from its parsed JSON; unknown or missing keys name file, key, stage."""
     row = BY_TYPE[cls]
-    return from_dict(cls, raw, Where(str(file or row.path), row.stage))  # type: ignore[no-any-return]
+    return from_dict(cls, raw, Where(str(file or row.path), row.stage))
 
 
 def read_file(cls: type[D], file: Path) -> D:
