@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline import evidence
 from pipeline.dossier.evidence import MissingEvidenceError
 from pipeline.errors import SealauditError
-from pipeline.evidence import DOCUMENTS
+from pipeline.evidence import DOCUMENTS, Registration
+from pipeline.evidence.documents import RegisteredModel
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -147,18 +149,15 @@ def _write_registration(
     evidence_dir: Path, mode: str, name: str, version: str, model_version: Any, tags: dict
 ) -> None:
     """The registration record the version's run itself cannot carry (it is written later)."""
-    record = {
-        mode: {
-            "model_name": name,
-            "version": version,
-            "run_id": model_version.run_id,
-            "lineage_key": tags.get("sealaudit.lineage_key", "not recorded"),
-            "created": False,
-        }
-    }
-    target = evidence_dir / "register" / "registration.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    entry = RegisteredModel(
+        model_name=name,
+        version=int(version),
+        run_id=model_version.run_id,
+        lineage_key=tags.get("sealaudit.lineage_key", "not recorded"),
+        created=False,
+    )
+    record = Registration(inline=entry) if mode == "inline" else Registration(monitoring=entry)
+    evidence.write(record, evidence_dir)
 
 
 def champion_version(client: MlflowClient, model_name: str, alias: str) -> str | None:

@@ -191,9 +191,10 @@ class RegisteredModel:
 
 @dataclass(frozen=True)
 class Registration:
-    """``register/registration.json``: a mode is absent when evaluate did not run it."""
+    """``register/registration.json``: a mode is absent when evaluate did not run it;
+    ``provenance`` is absent in the record the dossier rebuilds for a registered version."""
 
-    provenance: Provenance
+    provenance: Provenance | None = optional()
     inline: RegisteredModel | None = optional()
     monitoring: RegisteredModel | None = optional()
 
