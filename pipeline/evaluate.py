@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.evaluate import Params
 from pipeline.data.manifest import read_manifest
@@ -52,6 +53,7 @@ from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
 from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
+from pipeline.evidence import Evaluation, Metrics, Thresholds
 from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.models.seal_path import fit_path_calibration
@@ -198,10 +200,6 @@ def evaluate_detector(
     return doc, [t.to_dict() for t in evaluation.thresholds], (val_scores, scored.scores)
 
 
-def _write_json(content: Any, path: Path) -> None:
-    path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def run(
     data_dir: Path,
     splits_path: Path,
@@ -259,10 +257,10 @@ def run(
         "torch_numerics": numerics,
         "provenance": stage_provenance("evaluate", params, seed=params.seed),
     }
-    _write_json(evaluation, out_dir / "evaluation.json")
-    _write_json(thresholds, out_dir / "thresholds.json")
+    evidence.write_to(evidence.parse(Evaluation, evaluation), out_dir)
+    evidence.write_to(evidence.parse(Thresholds, thresholds), out_dir)
     metrics = {mode: None if doc is None else headline(doc) for mode, doc in modes.items()}
-    _write_json(metrics, out_dir / "metrics.json")
+    evidence.write_to(evidence.parse(Metrics, metrics), out_dir)
     log.info("inline: %s", metrics["inline"])
     return evaluation
 

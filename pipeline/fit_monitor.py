@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 import time
@@ -23,12 +22,14 @@ from typing import Any
 
 import numpy as np
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import Params
 from pipeline.data.images import load_row_image, load_row_mask, load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
+from pipeline.evidence import MonitorSummary
 from pipeline.models.alignment import (
     Alignment,
     prepare_images,
@@ -313,8 +314,7 @@ def run(
         "contribution_examples": shown,
     }
     summary = build_summary(monitor, fit.ablation, params, facts)
-    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    (out_dir / "monitor_summary.json").write_text(text, encoding="utf-8")
+    evidence.write_to(evidence.parse(MonitorSummary, summary), out_dir)
     log.info(
         "monitor %s/%d/%s: val AUROC %.3f; wrote %s",
         monitor.layer,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import sys
 from collections import Counter
@@ -16,12 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.prepare import Params
 from pipeline.data.manifest import OFFICIAL_SPLITS_NAME, DatasetError, ManifestRow, read_manifest
 from pipeline.data.splits import SPLIT_NAMES, SUMMARY_NAME, write_splits
 from pipeline.data.splitting import SplitPlan, assign_official, assign_random
 from pipeline.errors import SealauditError
+from pipeline.evidence import SplitSummary
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import configure_logging
 
@@ -85,8 +86,7 @@ def run(data_dir: Path, params: Params, out_dir: Path) -> dict[str, Any]:
     write_splits(assignment, out_dir / "splits.csv")
     summary = summarise(rows, assignment, params)
     summary["provenance"] = stage_provenance("prepare", params, seed=params.seed)
-    text = json.dumps(summary, indent=2, sort_keys=True) + "\n"
-    (out_dir / SUMMARY_NAME).write_text(text, encoding="utf-8")
+    evidence.write_file(evidence.parse(SplitSummary, summary), out_dir / SUMMARY_NAME)
     for split, facts in summary["splits"].items():
         log.info(
             "%-6s %4d images (%d normal, %d defective)",

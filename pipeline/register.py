@@ -9,16 +9,17 @@ run_id, lineage_key, created). MLflow state (``mlflow.db``, ``mlartifacts/``) is
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.register import Params
 from pipeline.errors import SealauditError
+from pipeline.evidence import Registration
 from pipeline.provenance import stage_provenance
 from pipeline.registry.bundles import MODES, build_bundle, load_documents
 from pipeline.registry.lineage import dvc_stage_hashes
@@ -75,8 +76,7 @@ def run(
     }
     record["provenance"] = stage_provenance("register", params)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-    (out_dir / REGISTRATION_NAME).write_text(text, encoding="utf-8")
+    evidence.write_file(evidence.parse(Registration, record), out_dir / REGISTRATION_NAME)
     for mode in modes:
         entry = record[mode]
         state = "new" if entry["created"] else "unchanged"

@@ -23,12 +23,14 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.train import Params
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
+from pipeline.evidence import TrainSummary
 from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
 from pipeline.models.checkpoint import save_autoencoder
@@ -227,7 +229,7 @@ def run(
         "torch_numerics": numerics,
         "provenance": stage_provenance("train", params, seed=params.seed),
     }
-    _write_json(summary, out_dir / "train_summary.json")
+    evidence.write_to(evidence.parse(TrainSummary, summary), out_dir)
     return summary
 
 

@@ -24,14 +24,8 @@ def intended_use_section(intended_use: Any, label: str) -> dict[str, Any]:
 
 
 def models_of(train_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per-model training facts, whether nested under ``models`` or at the top level."""
-    nested = train_summary.get("models")
-    source = nested if isinstance(nested, dict) else train_summary
-    return {
-        name: facts
-        for name, facts in source.items()
-        if isinstance(facts, dict) and name != "provenance" and "parameters" in facts
-    }
+    """Per-model training facts (``train_summary.json`` ``models``)."""
+    return dict(train_summary["models"])
 
 
 def system_section(documents: dict[str, Any], mode: str) -> dict[str, Any]:
@@ -39,21 +33,19 @@ def system_section(documents: dict[str, Any], mode: str) -> dict[str, Any]:
     evaluation = documents["evaluation"]
     mode_doc = evaluation["modes"][mode]
     models = models_of(documents["train_summary"])
-    detector = models.get(str(mode_doc.get("detector")), next(iter(models.values()), {}))
-    provenance = evaluation.get("provenance", {})
-    versions = provenance.get("package_versions", {})
-    platform = provenance.get("platform") or evaluation.get("hardware")
-    latency = mode_doc.get("latency") or evaluation.get("latency")
+    detector = models[mode_doc["detector"]]
+    versions = evaluation["provenance"]["package_versions"]
     return {
-        "detector": str(mode_doc.get("detector", NOT_RECORDED)),
-        "score": str(mode_doc.get("score", NOT_RECORDED)),
+        "detector": str(mode_doc["detector"]),
+        "score": str(mode_doc["score"]),
         "score_calibration": seal_path_text(mode_doc.get("seal_path")),
-        "input": f"{fmt(detector.get('image_height'))} x {fmt(detector.get('image_width'))} px, "
+        "input": f"{fmt(detector['image_height'])} x {fmt(detector['image_width'])} px, "
         "8-bit grayscale seal-band crop",
-        "roi_kind": fmt(detector.get("roi_kind")),
-        "parameters": f"{detector['parameters']:,}" if "parameters" in detector else NOT_RECORDED,
-        "hardware": fmt_value(platform) if platform else NOT_RECORDED,
-        "latency": fmt_value(latency) if latency else NOT_RECORDED,
+        "roi_kind": fmt(detector["roi_kind"]),
+        "parameters": f"{detector['parameters']:,}",
+        # Neither is recorded by any stage (latency is measured in benchmarks/).
+        "hardware": NOT_RECORDED,
+        "latency": NOT_RECORDED,
         "sbom": _columns([[n, str(v)] for n, v in sorted(versions.items())], 3),
         "sbom_consistent": _versions_consistent(documents),
     }

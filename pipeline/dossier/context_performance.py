@@ -30,7 +30,7 @@ def operating_threshold(mode_doc: dict[str, Any]) -> dict[str, Any]:
     """The threshold a mode operates at (``operating_threshold_id``)."""
     wanted = mode_doc["operating_threshold_id"]
     for threshold in mode_doc["thresholds"]:
-        if threshold.get("threshold_id", threshold.get("id")) == wanted:
+        if threshold["threshold_id"] == wanted:
             return threshold
     raise KeyError(f"operating threshold {wanted!r} is not among the mode's thresholds")
 

@@ -52,7 +52,7 @@ def threshold_section(mode: str, mode_doc: dict[str, Any], limit: Any) -> dict[s
         "mode": mode,
         "title": MODE_TITLES.get(mode, humanize(mode)),
         "all": [_threshold_row(t, t is point) for t in mode_doc["thresholds"]],
-        "id": str(point.get("threshold_id", point.get("id"))),
+        "id": str(point["threshold_id"]),
         "rule": rule_text(point),
         "value": fmt_sig(point.get("value")),
         "score": str(point.get("score_name", mode_doc.get("score", NOT_RECORDED))),
@@ -99,7 +99,7 @@ def fit_point_rows(point: dict[str, Any]) -> list[list[str]]:
 def _threshold_row(threshold: dict[str, Any], operating: bool) -> list[str]:
     test = threshold.get("test", {})
     return [
-        str(threshold.get("threshold_id", threshold.get("id"))),
+        str(threshold["threshold_id"]),
         rule_text(threshold),
         fmt_sig(threshold.get("value")),
         str(threshold.get("fitted_on_split", NOT_RECORDED)),

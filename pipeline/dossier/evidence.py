@@ -14,22 +14,22 @@ from typing import Any
 
 import yaml
 
+from pipeline import evidence
 from pipeline.errors import SealauditError
+from pipeline.evidence import DOCUMENTS
+from pipeline.evidence.convert import to_dict
 from pipeline.provenance import sha256_file
 
-# Evidence file -> (path relative to the evidence folder, the DVC stage that writes it).
-REQUIRED_EVIDENCE = {
-    "split_summary": ("prepare/split_summary.json", "prepare"),
-    "governance": ("validate_data/governance.json", "validate_data"),
-    "train_summary": ("train/train_summary.json", "train"),
-    "evaluation": ("evaluate/evaluation.json", "evaluate"),
-    "monitor_summary": ("fit_monitor/monitor_summary.json", "fit_monitor"),
-}
-OPTIONAL_EVIDENCE = {
-    "registration": ("register/registration.json", "register"),
-    "metrics": ("evaluate/metrics.json", "evaluate"),
-    "thresholds": ("evaluate/thresholds.json", "evaluate"),
-}
+# Documents of pipeline.evidence.DOCUMENTS a dossier cannot do without; the others are
+# read when present (None otherwise).
+REQUIRED_EVIDENCE = (
+    "split_summary",
+    "governance",
+    "train_summary",
+    "evaluation",
+    "monitor_summary",
+)
+OPTIONAL_EVIDENCE = tuple(name for name in DOCUMENTS if name not in REQUIRED_EVIDENCE)
 INTENDED_USE = "intended_use.yaml"
 ACCEPTANCE_CRITERIA = "acceptance_criteria.yaml"
 # Reviewed text blocks of the dossier (validation/, owned with the dossier).
@@ -66,9 +66,8 @@ class EvidencePaths:
     audit_log: Path | None = None
 
     def evidence(self, key: str) -> Path:
-        """Path of a named evidence file (a key of REQUIRED_EVIDENCE or OPTIONAL_EVIDENCE)."""
-        relative = {**REQUIRED_EVIDENCE, **OPTIONAL_EVIDENCE}[key][0]
-        return Path(self.evidence_dir) / relative
+        """Path of a named evidence document (a key of ``pipeline.evidence.DOCUMENTS``)."""
+        return evidence.path(key, Path(self.evidence_dir))
 
     def validation(self, name: str) -> Path:
         """Path of a reviewed file under the validation folder."""
@@ -109,13 +108,20 @@ def read_jsonl(path: Path | None) -> list[dict[str, Any]]:
 
 
 def load_evidence(paths: EvidencePaths) -> dict[str, Any]:
-    """Every evidence document by key; optional ones are None when absent."""
+    """Every evidence document by key, checked against its dataclass (a renamed or missing
+    key is an error naming it); optional ones are None when absent."""
     documents: dict[str, Any] = {}
-    for key, (_, stage) in REQUIRED_EVIDENCE.items():
-        documents[key] = read_json(paths.evidence(key), f"run `dvc repro {stage}`")
-    for key, (_, stage) in OPTIONAL_EVIDENCE.items():
+    for key in (*REQUIRED_EVIDENCE, *OPTIONAL_EVIDENCE):
         path = paths.evidence(key)
-        documents[key] = read_json(path, stage) if path.is_file() else None
+        if key in OPTIONAL_EVIDENCE and not path.is_file():
+            documents[key] = None
+            continue
+        row = DOCUMENTS[key]
+        require_file(path, f"run `dvc repro {row.stage}`")
+        try:
+            documents[key] = to_dict(evidence.read_file(row.type, path))
+        except evidence.EvidenceError as error:
+            raise MissingEvidenceError(str(error)) from error
     return documents
 
 

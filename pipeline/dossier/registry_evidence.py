@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline import evidence
 from pipeline.dossier.evidence import MissingEvidenceError
 from pipeline.errors import SealauditError
+from pipeline.evidence import DOCUMENTS, Registration
+from pipeline.evidence.documents import RegisteredModel
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -26,14 +29,8 @@ log = logging.getLogger(__name__)
 
 # File name in the run's evidence/ folder -> path under artifacts/.
 RUN_LAYOUT = {
-    "split_summary.json": "prepare/split_summary.json",
-    "governance.json": "validate_data/governance.json",
+    **{row.file_name: row.path for row in DOCUMENTS.values() if row.stage != "register"},
     "summary.md": "validate_data/summary.md",
-    "train_summary.json": "train/train_summary.json",
-    "evaluation.json": "evaluate/evaluation.json",
-    "metrics.json": "evaluate/metrics.json",
-    "thresholds.json": "evaluate/thresholds.json",
-    "monitor_summary.json": "fit_monitor/monitor_summary.json",
 }
 TRAIN_PLOTS = ("training_curve.png", "history.json")
 # Dataset records a run may carry (else the working tree's, if its data version matches).
@@ -152,18 +149,15 @@ def _write_registration(
     evidence_dir: Path, mode: str, name: str, version: str, model_version: Any, tags: dict
 ) -> None:
     """The registration record the version's run itself cannot carry (it is written later)."""
-    record = {
-        mode: {
-            "model_name": name,
-            "version": version,
-            "run_id": model_version.run_id,
-            "lineage_key": tags.get("sealaudit.lineage_key", "not recorded"),
-            "created": False,
-        }
-    }
-    target = evidence_dir / "register" / "registration.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    entry = RegisteredModel(
+        model_name=name,
+        version=int(version),
+        run_id=model_version.run_id,
+        lineage_key=tags.get("sealaudit.lineage_key", "not recorded"),
+        created=False,
+    )
+    record = Registration(inline=entry) if mode == "inline" else Registration(monitoring=entry)
+    evidence.write(record, evidence_dir)
 
 
 def champion_version(client: MlflowClient, model_name: str, alias: str) -> str | None:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pipeline import evidence
+from pipeline.evidence import Governance
 from pipeline.governance.findings import Finding, plain
 from pipeline.governance.suites import Suite
 
@@ -151,6 +153,5 @@ def write_evidence(document: Mapping[str, Any], out_dir: Path) -> None:
     """Write ``governance.json`` and ``summary.md`` into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    (out_dir / "governance.json").write_text(text, encoding="utf-8")
+    evidence.write_to(evidence.parse(Governance, dict(document)), out_dir)
     (out_dir / "summary.md").write_text(summary_markdown(document), encoding="utf-8")

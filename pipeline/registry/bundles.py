@@ -13,6 +13,7 @@ from typing import Any
 
 from pipeline.config.register import Params
 from pipeline.errors import SealauditError
+from pipeline.evidence import DOCUMENTS as EVIDENCE_DOCUMENTS
 from pipeline.provenance import sha256_file
 from pipeline.registry.lineage import lineage_key, lineage_tags, sha256_json
 from pipeline.registry.registration import ModeBundle, flatten
@@ -20,15 +21,8 @@ from pipeline.registry.registration import ModeBundle, flatten
 log = logging.getLogger(__name__)
 
 MODES = ("inline", "monitoring")
-DOCUMENTS = {
-    "governance": ("validate_data/governance.json", "validate_data"),
-    "split_summary": ("prepare/split_summary.json", "prepare"),
-    "train_summary": ("train/train_summary.json", "train"),
-    "evaluation": ("evaluate/evaluation.json", "evaluate"),
-    "metrics": ("evaluate/metrics.json", "evaluate"),
-    "thresholds": ("evaluate/thresholds.json", "evaluate"),
-    "monitor_summary": ("fit_monitor/monitor_summary.json", "fit_monitor"),
-}
+# The documents a registered run carries (all of pipeline.evidence.DOCUMENTS but its own).
+DOCUMENTS = {name: row for name, row in EVIDENCE_DOCUMENTS.items() if row.stage != "register"}
 GOVERNANCE_SUMMARY = "validate_data/summary.md"
 ESTIMATOR = "fit_monitor/monitor.pkl"
 CHECKPOINT = "model.pt"
@@ -45,7 +39,7 @@ class EvidenceError(SealauditError):
 
 def read_document(root: Path, key: str) -> Any:
     """Parse one evidence JSON by its contract key, naming the stage that writes it."""
-    relative, stage = DOCUMENTS[key]
+    relative, stage = DOCUMENTS[key].path, DOCUMENTS[key].stage
     path = Path(root) / relative
     if not path.is_file():
         raise EvidenceError(f"{path}: evidence missing; run `dvc repro {stage}`")
@@ -147,10 +141,8 @@ def _named_files(folder: Path, names: list[str], what: str) -> list[Path]:
 
 
 def trained_models(train_summary: dict[str, Any]) -> list[str]:
-    """Names of the models ``train_summary.json`` reports (under ``models`` or top level)."""
-    nested = train_summary.get("models")
-    source = nested if isinstance(nested, dict) else train_summary
-    return sorted(k for k, v in source.items() if isinstance(v, dict) and k != "provenance")
+    """Names of the models ``train_summary.json`` reports."""
+    return sorted(train_summary["models"])
 
 
 def run_artifacts(
@@ -167,7 +159,7 @@ def run_artifacts(
     ``data.dvc``, ``data/dataset.json``).
     """
     root = Path(root)
-    evidence = [root / relative for relative, _ in DOCUMENTS.values()]
+    evidence = [root / row.path for row in DOCUMENTS.values()]
     evidence.append(root / GOVERNANCE_SUMMARY)
     evaluate_dir = root / "evaluate"
     plots = _named_files(evaluate_dir, list(mode_doc.get("plots", {}).values()), "plot")
@@ -274,8 +266,5 @@ def _working_size(train: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
 
 
 def _train_entry(summary: dict[str, Any], detector: str) -> dict[str, Any]:
-    """The detector's training facts (under ``models`` as the train stage writes them, or at
-    the top level as the contract's first draft had them)."""
-    models = summary.get("models")
-    entry = (models if isinstance(models, dict) else summary).get(detector)
-    return entry if isinstance(entry, dict) else {}
+    """The detector's training facts (``models.<detector>``; {} when it was not trained)."""
+    return dict(summary["models"].get(detector) or {})

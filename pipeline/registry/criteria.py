@@ -131,8 +131,7 @@ def _limit(item: Mapping[str, Any], evidence: Mapping[str, Any]) -> Any:
 def _operating(evaluation: Mapping[str, Any]) -> Mapping[str, Any]:
     wanted = evaluation["operating_threshold_id"]
     for threshold in evaluation["thresholds"]:
-        # Threshold.to_dict() names it threshold_id; accept a bare "id" from older evidence.
-        if threshold.get("threshold_id", threshold.get("id")) == wanted:
+        if threshold["threshold_id"] == wanted:
             return threshold
     raise KeyError(f"operating threshold {wanted!r} not among the evaluated thresholds")
 

@@ -173,12 +173,14 @@ def _write_evidence(world: World) -> None:
     _json(
         ev / "train" / "train_summary.json",
         {
-            DETECTOR: {
-                "epochs_run": 1,
-                "best_val_loss": 0.01,
-                "image_height": HEIGHT,
-                "image_width": WIDTH,
-                "roi_kind": "rectangle",
+            "models": {
+                DETECTOR: {
+                    "epochs_run": 1,
+                    "best_val_loss": 0.01,
+                    "image_height": HEIGHT,
+                    "image_width": WIDTH,
+                    "roi_kind": "rectangle",
+                }
             },
             "provenance": _provenance("train", {"seed": 7, "fit": {"epochs": 1}}, 7),
         },

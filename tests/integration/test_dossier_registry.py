@@ -36,8 +36,9 @@ def _two_model_world(root: Path) -> Path:
     shutil.copyfile(tiny / "fit_monitor/monitor.pkl", evidence / "fit_monitor/monitor.pkl")
 
     def add_baseline(summary: dict[str, Any]) -> None:
-        summary["attention_ae"].update(image_height=32, image_width=128)
-        summary[BASELINE] = {**summary["attention_ae"], "parameters": 1234}
+        models = summary["models"]
+        models["attention_ae"].update(image_height=32, image_width=128)
+        models[BASELINE] = {**models["attention_ae"], "parameters": 1234}
 
     edit_json(evidence / "train/train_summary.json", add_baseline)
     edit_json(evidence / "fit_monitor/monitor_summary.json", lambda s: s.update(layer=LAYER))

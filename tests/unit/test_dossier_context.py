@@ -18,6 +18,7 @@ from pipeline.dossier.sections import SECTIONS
 from tests.dossier_world import FIXTURE, edit_json, fail_inline_miss_rate, make_world
 
 EVALUATION = json.loads((FIXTURE / "evaluate" / "evaluation.json").read_text())
+REGISTRATION = json.loads((FIXTURE / "register" / "registration.json").read_text())
 
 
 def build(paths: EvidencePaths, mode: str = "inline", **kwargs: Any) -> dict[str, Any]:
@@ -51,18 +52,24 @@ def test_context_carries_the_evidence_figures_exactly(world: EvidencePaths) -> N
     summary = {row[0]: row[1] for row in context["performance"]["summary"]}
     auroc, (low, high) = inline["ranking"]["auroc"], inline["ranking"]["ci"]["auroc"]
     assert summary["AUROC"] == f"{auroc:.3f} [{low:.3f}, {high:.3f}]"
+    point = next(
+        t for t in inline["thresholds"] if t["threshold_id"] == inline["operating_threshold_id"]
+    )
     threshold = context["thresholds"][0]
-    assert threshold["value"] == "0.04217" and threshold["miss_upper"] == "0.111"
+    assert threshold["value"] == fmt_sig(point["value"])
+    assert threshold["miss_upper"] == fmt(point["miss_rate_upper_95"])
     assert threshold["bound"] == {
         "criterion": "AC-SAFE-1",
         "limit": "0.200",
-        "result": "PASS",
+        "result": "PASS" if point["miss_rate_upper_95"] <= 0.2 else "FAIL",
         "needed": "14",  # ceil(ln 0.05 / ln 0.8): zero misses in 14 bound the rate by 20 %
-        "have": "180",
+        "have": str(inline["n_test_defective"]),
     }
     recall = {row[0]: row[1] for row in context["performance"]["modes"][0]["per_defect"]}
-    assert recall["channel"] == "0.815"
-    assert context["meta"]["model_name"] == "sealaudit-inline" and context["meta"]["version"] == "3"
+    assert recall["channel"] == fmt(inline["per_defect_type"]["channel"]["recall"])
+    version = str(REGISTRATION["inline"]["version"])
+    assert context["meta"]["model_name"] == "sealaudit-inline"
+    assert context["meta"]["version"] == version
 
 
 def test_sections_follow_the_outline(world: EvidencePaths) -> None:

@@ -160,7 +160,7 @@ def test_the_rendered_dossier_shows_both_studies(tmp_path: Path) -> None:
     def add_studies(evaluation: dict[str, Any]) -> None:
         evaluation["modes"]["inline"]["working_resolution"] = [32, 384]
         evaluation[RESOLUTION.key] = resolution_study()
-        evaluation[CEILING.key] = ceiling_study()  # its inline AUROC is not the fixture's
+        evaluation[CEILING.key] = ceiling_study()  # its inline checkpoint is not the fixture's
 
     html_before = render(paths)
     edit_json(paths.evidence_dir / "evaluate" / "evaluation.json", add_studies)
@@ -170,7 +170,7 @@ def test_the_rendered_dossier_shows_both_studies(tmp_path: Path) -> None:
     assert "Working resolution (measured choice)" in html and "32 x 384 (chosen)" in html
     assert "trained on 1680 labelled defective images" in html
     assert '<td class="num">0.901 [0.872, 0.936]</td>' in html
-    assert "differs from this evaluation&#39;s 0.974000" in html
+    assert "Warning: the study scored the inline checkpoint with sha256" in html
     assert "Comparison with the current champion" in html
     performance = build(paths)["performance"]
     leaves = [*_leaves(performance["resolution"]), *_leaves(performance["ceiling"])]
