@@ -51,7 +51,12 @@ def lock_reproduced() -> list[str]:
             for entry in (after or {}).get(kind, [])
             if entry not in (before or {}).get(kind, [])
         )
-        failures.append(f"{stage}: dvc.lock entry differs from the committed one: {paths}")
+        failures.append(
+            f"{stage}: dvc.lock entry differs from the committed one in {paths}: either the "
+            "committed dvc.lock is stale (sources changed after it was written: run `dvc repro` "
+            "and commit dvc.lock with them) or this machine computes differently (README, "
+            "'Reproducible records')"
+        )
     return failures
 
 
