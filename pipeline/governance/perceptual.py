@@ -32,11 +32,6 @@ def dhash(image: np.ndarray, rows: int = 8, cols: int = 32) -> np.ndarray:
     return (small[:, 1:] > small[:, :-1]).ravel()
 
 
-def hamming_fraction(first: np.ndarray, second: np.ndarray) -> float:
-    """Share of differing bits between two bool hashes of the same length."""
-    return float(np.mean(np.asarray(first, bool) != np.asarray(second, bool)))
-
-
 def nearest_in_other_group(
     hashes: np.ndarray, groups: np.ndarray, valid: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

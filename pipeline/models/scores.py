@@ -162,26 +162,3 @@ SCORE_FUNCTIONS: dict[str, ScoreFunction] = {
     "four_ssim": four_ssim_score,
     "four_ms_ssim": four_ms_ssim_score,
 }
-
-
-def compute_scores(
-    x: Tensor, y: Tensor, roi: Tensor | None = None, names: tuple[str, ...] | None = None
-) -> dict[str, Tensor]:
-    """Several registry scores of one batch.
-
-    Args:
-        x: (N, 1, H, W) images in [0, 1].
-        y: (N, 1, H, W) reconstructions in [0, 1].
-        roi: optional (N or 1, 1, H, W) mask.
-        names: registry keys; all of ``SCORE_FUNCTIONS`` when ``None``.
-
-    Returns:
-        name -> (N,) scores.
-    """
-    selected = tuple(SCORE_FUNCTIONS) if names is None else names
-    unknown = sorted(set(selected) - set(SCORE_FUNCTIONS))
-    if unknown:
-        raise SealauditError(
-            f"unknown score name(s) {unknown}; choose from {sorted(SCORE_FUNCTIONS)}"
-        )
-    return {name: SCORE_FUNCTIONS[name](x, y, roi) for name in selected}

@@ -34,21 +34,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
-def shift_columns(x: Tensor, offset: int) -> Tensor:
-    """(..., W) shifted by ``offset`` columns (positive: to the right), zero-filled."""
-    if offset == 0:
-        return x
-    width = x.shape[-1]
-    out = torch.zeros_like(x)
-    if abs(offset) >= width:
-        return out
-    if offset > 0:
-        out[..., offset:] = x[..., : width - offset]
-    else:
-        out[..., :offset] = x[..., -offset:]
-    return out
-
-
 def row_offsets(n_rows: int, drift: int) -> list[int]:
     """Column offset of each band row for a path drifting ``drift`` columns top to bottom,
     centred so the band's middle row does not move."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,15 +172,6 @@ class ResolvedReference:
     source: str
 
 
-Resolver = Callable[[str, Path | None], ResolvedReference]
-_RESOLVERS: dict[str, Resolver] = {}
-
-
-def register_resolver(scheme: str, resolver: Resolver) -> None:
-    """Let ``resolve_reference`` handle ``<scheme>:/...`` references (e.g. ``models``)."""
-    _RESOLVERS[scheme] = resolver
-
-
 def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
     """A local ``monitor.pkl``; its checkpoint is ``checkpoint`` or the recorded path.
 
@@ -196,17 +186,15 @@ def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedRef
 
 
 def resolve_reference(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
-    """A monitor from a local path or a registered ``<scheme>:/...`` URI.
+    """A monitor from a local ``monitor.pkl`` path (a ``<scheme>:/...`` URI is refused).
 
     Raises:
-        SealauditError: the scheme has no resolver, or the reference cannot be loaded.
+        SealauditError: a URI was given, or the reference cannot be loaded.
     """
     scheme, sep, _ = reference.partition(":/")
     if sep and len(scheme) > 1:  # "C:/..." on Windows is a drive, not a scheme
-        if scheme not in _RESOLVERS:
-            raise SealauditError(
-                f"--reference {reference}: no resolver for '{scheme}:/' URIs here; "
-                "pass the path of a monitor.pkl"
-            )
-        return _RESOLVERS[scheme](reference, checkpoint)
+        raise SealauditError(
+            f"--reference {reference}: '{scheme}:/' URIs are not read here; "
+            "pass the path of a monitor.pkl"
+        )
     return resolve_local(reference, checkpoint)

@@ -30,7 +30,7 @@ from pipeline.data.manifest import (
 )
 from pipeline.data.splits import write_splits
 from pipeline.governance.composition import cramers_v
-from pipeline.governance.perceptual import dhash, hamming_fraction, nearest_in_other_group
+from pipeline.governance.perceptual import dhash, nearest_in_other_group
 from pipeline.governance.suites import SuiteError, load_suites
 from pipeline.provenance import sha256_file
 from tests.params import raw_section, section
@@ -47,6 +47,11 @@ N_NORMAL, N_DEFECT = 12, 6
 def _by_event(data: Path) -> dict[tuple[int, str], ManifestRow]:
     """(event index, view tag) -> row; the tiny world's source_file is ``tiny:<seed>:<event>``."""
     return {(int(r.source_file.split(":")[2]), r.view_tag): r for r in read_manifest(data)}
+
+
+def hamming_fraction(first: np.ndarray, second: np.ndarray) -> float:
+    """Share of differing bits between two bool hashes of the same length."""
+    return float(np.mean(np.asarray(first, bool) != np.asarray(second, bool)))
 
 
 def _clean_splits(data: Path) -> dict[str, str]:

@@ -8,7 +8,6 @@ import torch
 from pipeline.errors import SealauditError
 from pipeline.models.scores import (
     SCORE_FUNCTIONS,
-    compute_scores,
     ms_ssim_score,
     ms_ssim_window,
     psnr_score,
@@ -113,11 +112,3 @@ def test_ms_ssim_refuses_images_too_small_for_an_explicit_window():
     x, y = pair(0)
     with pytest.raises(SealauditError, match="at least 161 px"):
         ms_ssim_score(x, y, win_size=11)
-
-
-def test_compute_scores_runs_selected_scores_and_names_unknown_ones():
-    x, y = pair(0, INSIDE)
-    scores = compute_scores(x, y, names=("mse", "four_ms_ssim"))
-    assert set(scores) == {"mse", "four_ms_ssim"}
-    with pytest.raises(SealauditError, match="unknown score"):
-        compute_scores(x, y, names=("l2",))

@@ -12,7 +12,6 @@ from pipeline.models.seal_path import (
     cross_band_map,
     fit_path_calibration,
     row_offsets,
-    shift_columns,
 )
 
 BAND = (8, 24)
@@ -31,13 +30,6 @@ def _line(residual: torch.Tensor, col: int, drift: int, amplitude: float) -> tor
     for row, offset in zip(range(*BAND), row_offsets(BAND[1] - BAND[0], drift), strict=True):
         out[:, 0, row, col + offset] += amplitude
     return out
-
-
-def test_shift_columns_moves_and_zero_fills() -> None:
-    x = torch.arange(1.0, 6.0)[None]
-    assert shift_columns(x, 2).tolist() == [[0, 0, 1, 2, 3]]
-    assert shift_columns(x, -1).tolist() == [[2, 3, 4, 5, 0]]
-    assert shift_columns(x, 9).abs().sum() == 0
 
 
 def test_row_offsets_span_the_drift_about_the_middle_row() -> None:
