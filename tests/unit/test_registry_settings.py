@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline.evidence import EvidenceError
-from pipeline.registry.bundles import RunEvidence, load_documents, scoring_settings
+from pipeline.registry.bundles import (
+    RunEvidence,
+    build_bundle,
+    load_documents,
+    scoring_settings,
+)
 from pipeline.registry.settings import ScoringSettings
+from tests.params import section
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
 CALIBRATED = {"max_drift_px": 5, "highpass_px": 9, "calibration": {"gain": 17.6, "offset": -0.002}}
@@ -67,3 +75,29 @@ def test_the_dossier_states_the_calibration_it_scores_with() -> None:
     text = seal_path_text({**CALIBRATED, "n_images": 240})
     assert "x 17.600 - 0.0020 (4-MS-SSIM" in text and "240 normal training images" in text
     assert seal_path_text(None) == ""
+
+
+def test_registration_reads_evidence_strictly(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    shutil.copytree(FIXTURE, root)
+    path = root / "train" / "train_summary.json"
+    summary = json.loads(path.read_text())
+    summary["train_count"] = summary.pop("n_train")
+    path.write_text(json.dumps(summary))
+    with pytest.raises(EvidenceError, match=r"train_summary.json: key 'train_count' unknown"):
+        load_documents(root)
+
+
+def test_a_detector_that_was_not_trained_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    shutil.copytree(FIXTURE, root)
+    (root / "train" / "other_ae").mkdir()
+    (root / "train" / "other_ae" / "model.pt").write_bytes(b"weights")
+    docs = load_documents(root)
+    inline = dataclasses.replace(docs.mode("inline"), detector="other_ae")
+    evaluation = dataclasses.replace(
+        docs.evaluation, modes=dataclasses.replace(docs.evaluation.modes, inline=inline)
+    )
+    docs = dataclasses.replace(docs, evaluation=evaluation)
+    with pytest.raises(EvidenceError, match="'other_ae' is not among the models"):
+        build_bundle("inline", root, docs, section("register"), {})
