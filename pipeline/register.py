@@ -59,7 +59,7 @@ def run(
     stage_hashes = dvc_stage_hashes(
         lock_path, ("prepare", "validate_data", "train", "evaluate", "fit_monitor")
     )
-    modes = [mode for mode in MODES if docs["evaluation"]["modes"].get(mode)]
+    modes = [mode for mode in MODES if docs.evaluation.modes.of(mode) is not None]
     for mode in sorted(set(MODES) - set(modes)):
         log.warning(
             "evaluation.json has no %s mode (evaluate ran without it): not registered", mode

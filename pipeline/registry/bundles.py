@@ -6,17 +6,34 @@ recomputed. File names below are that contract's, relative to the evidence root 
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import evidence
 from pipeline.config.register import Params
-from pipeline.errors import SealauditError
-from pipeline.evidence import DOCUMENTS as EVIDENCE_DOCUMENTS
+from pipeline.evidence import (
+    DOCUMENTS as EVIDENCE_DOCUMENTS,
+)
+from pipeline.evidence import (
+    Evaluation,
+    EvidenceError,
+    Governance,
+    Metrics,
+    Mode,
+    MonitorSummary,
+    SplitSummary,
+    Thresholds,
+    TrainSummary,
+)
+from pipeline.evidence.convert import to_dict
+from pipeline.evidence.documents import TrainedModel
 from pipeline.provenance import sha256_file
 from pipeline.registry.lineage import lineage_key, lineage_tags, sha256_json
 from pipeline.registry.registration import ModeBundle, flatten
+from pipeline.registry.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,72 +50,62 @@ UPSTREAM_STAGES = {
 }
 
 
-class EvidenceError(SealauditError):
-    """An evidence file the registration needs is missing or malformed."""
+@dataclass(frozen=True)
+class RunEvidence:
+    """Every evidence document a registered run is built from (``DOCUMENTS``), typed."""
+
+    split_summary: SplitSummary
+    governance: Governance
+    train_summary: TrainSummary
+    evaluation: Evaluation
+    metrics: Metrics
+    thresholds: Thresholds
+    monitor_summary: MonitorSummary
+
+    def mode(self, mode: str) -> Mode:
+        """The mode's evaluation; an error when evaluate did not run it."""
+        evaluated = self.evaluation.modes.of(mode)
+        if evaluated is None:
+            raise EvidenceError(
+                f"evaluate/evaluation.json: modes.{mode} is null (evaluate ran without it); "
+                "enable the mode and rerun `dvc repro evaluate`"
+            )
+        return evaluated
 
 
-def read_document(root: Path, key: str) -> Any:
-    """Parse one evidence JSON by its contract key, naming the stage that writes it."""
-    relative, stage = DOCUMENTS[key].path, DOCUMENTS[key].stage
-    path = Path(root) / relative
-    if not path.is_file():
-        raise EvidenceError(f"{path}: evidence missing; run `dvc repro {stage}`")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise EvidenceError(
-            f"{path}: not valid JSON ({error}); rerun `dvc repro {stage}`"
-        ) from error
+def load_documents(root: Path) -> RunEvidence:
+    """Every evidence document under ``root``, read strictly through ``pipeline.evidence``."""
+    return RunEvidence(**{name: evidence.read(name, root) for name in DOCUMENTS})
 
 
-def load_documents(root: Path) -> dict[str, Any]:
-    """Every evidence document by key."""
-    return {key: read_document(root, key) for key in DOCUMENTS}
-
-
-def operating_threshold(mode_doc: dict[str, Any], mode: str) -> dict[str, Any]:
-    """The mode's operating threshold as ``Threshold.to_dict()`` (evaluation extras removed)."""
-    from pipeline.models.thresholds import Threshold
-
-    wanted = mode_doc.get("operating_threshold_id")
-    for entry in mode_doc.get("thresholds", []):
-        if entry.get("threshold_id") == wanted:
-            names = set(Threshold.__dataclass_fields__)
-            return Threshold.from_dict({k: v for k, v in entry.items() if k in names}).to_dict()
-    raise EvidenceError(
-        f"evaluation.json modes.{mode}: operating threshold {wanted!r} not among its thresholds; "
-        "rerun `dvc repro evaluate`"
-    )
-
-
-def checkpoint_path(root: Path, mode_doc: dict[str, Any], mode: str) -> Path:
+def checkpoint_path(root: Path, mode_doc: Mode, mode: str) -> Path:
     """``train/<detector>/model.pt`` of the autoencoder the mode's evidence names."""
-    detector = str(mode_doc.get("detector", ""))
-    path = Path(root) / "train" / detector / CHECKPOINT
-    if not detector or not path.is_file():
+    path = Path(root) / "train" / mode_doc.detector / CHECKPOINT
+    if not mode_doc.detector or not path.is_file():
         raise EvidenceError(
-            f"{path}: checkpoint of modes.{mode}.detector {detector!r} missing; "
+            f"{path}: checkpoint of modes.{mode}.detector {mode_doc.detector!r} missing; "
             "run `dvc repro train` (the detector must be one of train.models)"
         )
     return path
 
 
-def mode_metrics(mode_doc: dict[str, Any], threshold_id: str, train: dict[str, Any]) -> dict:
+def mode_metrics(mode_doc: Mode, train: TrainedModel) -> dict[str, float]:
     """Numeric evidence as MLflow metrics: ranking, operating point with CIs, per defect type."""
     metrics: dict[str, float] = {}
-    ranking = mode_doc.get("ranking", {})
+    operating = mode_doc.operating()
     sources: dict[str, Any] = {
-        "test": {k: v for k, v in ranking.items() if k != "ci"},
-        "test_ci": ranking.get("ci", {}),
-        "pixel": mode_doc.get("pixel", {}),
-        "train": train,
+        "test": {"auroc": mode_doc.ranking.auroc, "aupr": mode_doc.ranking.aupr},
+        "test_ci": mode_doc.ranking.ci,
+        "pixel": mode_doc.pixel or {},
+        "train": to_dict(train),
+        "operating": {
+            **operating.test,
+            "threshold": operating.value,
+            "miss_rate_upper_95": operating.miss_rate_upper_95,
+        },
+        "operating_ci": operating.test_ci,
     }
-    for entry in mode_doc.get("thresholds", []):
-        if entry.get("threshold_id") == threshold_id:
-            sources["operating"] = {**entry.get("test", {}), "threshold": entry.get("value")}
-            sources["operating_ci"] = entry.get("test_ci", {})
-            sources["operating"]["miss_rate_upper_95"] = entry.get("miss_rate_upper_95")
-    for defect, facts in mode_doc.get("per_defect_type", {}).items():
+    for defect, facts in mode_doc.per_defect_type.items():
         sources[f"defect.{defect}"] = {k: v for k, v in facts.items() if k != "ci"}
     for prefix, section in sources.items():
         for name, value in flatten(section, prefix):
@@ -119,16 +126,15 @@ def _add_metric(metrics: dict[str, float], name: str, value: Any) -> None:
         metrics[f"{name}.low"], metrics[f"{name}.high"] = float(value[0]), float(value[1])
 
 
-def run_params(docs: dict[str, Any], mode: str) -> dict[str, Any]:
+def run_params(docs: RunEvidence, mode: str) -> dict[str, Any]:
     """The typed-config sections each upstream stage recorded in its provenance."""
-    sources = ["split_summary", "governance", "train_summary", "evaluation"]
+    sources: list[Any] = [docs.split_summary, docs.governance, docs.train_summary, docs.evaluation]
     if mode == "monitoring":
-        sources.append("monitor_summary")
+        sources.append(docs.monitor_summary)
     params: dict[str, Any] = {}
-    for key in sources:
-        provenance = docs[key].get("provenance", {})
-        stage = provenance.get("stage", key)
-        params.update(dict(flatten(provenance.get("params") or {}, stage)))
+    for document in sources:
+        provenance = document.provenance
+        params.update(dict(flatten(provenance.params, provenance.stage)))
     return params
 
 
@@ -140,14 +146,9 @@ def _named_files(folder: Path, names: list[str], what: str) -> list[Path]:
     return paths
 
 
-def trained_models(train_summary: dict[str, Any]) -> list[str]:
-    """Names of the models ``train_summary.json`` reports."""
-    return sorted(train_summary["models"])
-
-
 def run_artifacts(
     root: Path,
-    mode_doc: dict[str, Any],
+    mode_doc: Mode,
     records: tuple[Path, ...] = (),
     models: tuple[str, ...] = (),
 ) -> dict[str, list[Path]]:
@@ -159,44 +160,45 @@ def run_artifacts(
     ``data.dvc``, ``data/dataset.json``).
     """
     root = Path(root)
-    evidence = [root / row.path for row in DOCUMENTS.values()]
-    evidence.append(root / GOVERNANCE_SUMMARY)
+    evidence_files = [root / row.path for row in DOCUMENTS.values()]
+    evidence_files.append(root / GOVERNANCE_SUMMARY)
     evaluate_dir = root / "evaluate"
-    plots = _named_files(evaluate_dir, list(mode_doc.get("plots", {}).values()), "plot")
-    gallery_names = [name for names in mode_doc.get("gallery", {}).values() for name in names]
+    plots = _named_files(evaluate_dir, list(mode_doc.plots.values()), "plot")
+    gallery_names = [name for names in mode_doc.gallery.values() for name in names]
+    relative = [str(p.relative_to(root)) for p in evidence_files]
     artifacts = {
-        "evidence": _named_files(root, [str(p.relative_to(root)) for p in evidence], "evidence")
+        "evidence": _named_files(root, relative, "evidence")
         + [Path(record) for record in records if Path(record).is_file()],
         "plots": plots,
         "gallery": _named_files(evaluate_dir, gallery_names, "gallery image"),
     }
-    for model in models or (str(mode_doc.get("detector")),):
+    for model in models or (mode_doc.detector,):
         files = [root / "train" / model / name for name in TRAIN_FILES]
         artifacts[f"train/{model}"] = [path for path in files if path.is_file()]
     return artifacts
 
 
-def scoring_settings(mode: str, mode_doc: dict[str, Any], docs: dict[str, Any]) -> dict:
+def scoring_settings(mode: str, mode_doc: Mode, docs: RunEvidence) -> ScoringSettings:
     """How the packaged model computes its score (travels inside the model)."""
-    settings: dict[str, Any] = {
-        "mode": mode,
-        "score": mode_doc.get("score"),
-        "detector": mode_doc.get("detector"),
-    }
-    if mode == "inline":
-        evaluate_params = docs["evaluation"].get("provenance", {}).get("params") or {}
-        settings["four_ms_ssim"] = dict(evaluate_params.get("four_ms_ssim") or {})
-        if mode_doc.get("seal_path"):
-            settings["seal_path"] = dict(mode_doc["seal_path"])  # with its fitted calibration
-    else:
-        settings["layer"] = docs["monitor_summary"]["layer"]
-    return settings
+    if mode == "monitoring":
+        return ScoringSettings(
+            mode, mode_doc.score, mode_doc.detector, layer=docs.monitor_summary.layer
+        )
+    # provenance.params is the evaluate section verbatim (not part of the evidence contract)
+    evaluate_params = docs.evaluation.provenance.params
+    return ScoringSettings(
+        mode,
+        mode_doc.score,
+        mode_doc.detector,
+        four_ms_ssim=dict(evaluate_params.get("four_ms_ssim") or {}),
+        seal_path=dict(mode_doc.seal_path) if mode_doc.seal_path else None,  # with calibration
+    )
 
 
 def build_bundle(
     mode: str,
     root: Path,
-    docs: dict[str, Any],
+    docs: RunEvidence,
     params: Params,
     stage_hashes: dict[str, str],
     records: tuple[Path, ...] = (),
@@ -212,59 +214,56 @@ def build_bundle(
         records: files logged verbatim with the evidence (not part of the lineage key).
     """
     root = Path(root)
-    mode_doc = docs["evaluation"]["modes"][mode]
-    threshold = operating_threshold(mode_doc, mode)
-    detector = str(mode_doc.get("detector"))
+    mode_doc = docs.mode(mode)
+    threshold = mode_doc.operating().threshold()
     files = {"checkpoint": checkpoint_path(root, mode_doc, mode)}
     if mode == "monitoring":
         files["estimator"] = _named_files(root, [ESTIMATOR], "monitoring estimator")[0]
-    documents = {"threshold": threshold, "settings": scoring_settings(mode, mode_doc, docs)}
+    settings = scoring_settings(mode, mode_doc, docs)
+    documents = {"threshold": threshold.to_dict(), "settings": settings.to_dict()}
     key_files = {name: sha256_file(path) for name, path in files.items()}
     key_files.update({name: sha256_json(doc) for name, doc in documents.items()})
-    key_files["evaluation"] = sha256_json(mode_doc)
-    key_files["governance"] = sha256_json(docs["governance"])
-    provenance = dict(docs["evaluation"].get("provenance", {}))
-    train_provenance = docs["train_summary"].get("provenance", {})
-    provenance["seed"] = train_provenance.get("seed", provenance.get("seed"))
+    key_files["evaluation"] = sha256_json(to_dict(mode_doc))
+    key_files["governance"] = sha256_json(to_dict(docs.governance))
+    # The training seed is the one a version is reproduced with.
+    provenance = dataclasses.replace(
+        docs.evaluation.provenance, seed=docs.train_summary.provenance.seed
+    )
     model_name = params.model_name(mode)
-    key = lineage_key(model_name, str(provenance.get("data_md5", "untracked")), key_files)
-    artifacts = run_artifacts(root, mode_doc, records, tuple(trained_models(docs["train_summary"])))
+    key = lineage_key(model_name, str(provenance.data_md5), key_files)
+    artifacts = run_artifacts(root, mode_doc, records, tuple(sorted(docs.train_summary.models)))
     tags = lineage_tags(
         mode=mode,
         key=key,
         provenance=provenance,
-        governance=docs["governance"],
+        governance=docs.governance,
         stage_hashes={s: stage_hashes.get(s, "absent") for s in UPSTREAM_STAGES[mode]},
         files=key_files,
     )
-    tags["sealaudit.threshold_id"] = str(threshold["threshold_id"])
+    tags["sealaudit.threshold_id"] = threshold.threshold_id
     for path in artifacts["evidence"]:
         tags[f"sealaudit.evidence_sha256.{path.name}"] = sha256_file(path)
-    train = _train_entry(docs["train_summary"], detector)
+    train = _trained(docs.train_summary, mode_doc.detector, mode)
     return ModeBundle(
         mode=mode,
         model_name=model_name,
         lineage_key=key,
         files=files,
         documents=documents,
-        working_size=_working_size(train, files["checkpoint"]),
+        working_size=(train.image_height, train.image_width),
         params=run_params(docs, mode),
-        metrics=mode_metrics(mode_doc, str(threshold["threshold_id"]), train),
+        metrics=mode_metrics(mode_doc, train),
         tags=tags,
         artifacts=artifacts,
     )
 
 
-def _working_size(train: dict[str, Any], checkpoint: Path) -> tuple[int, int]:
-    """(H, W) from the training summary, else from the checkpoint itself."""
-    if "image_height" in train and "image_width" in train:
-        return int(train["image_height"]), int(train["image_width"])
-    from pipeline.models.checkpoint import load_autoencoder
-
-    _, meta = load_autoencoder(checkpoint)
-    return meta.image_height, meta.image_width
-
-
-def _train_entry(summary: dict[str, Any], detector: str) -> dict[str, Any]:
-    """The detector's training facts (``models.<detector>``; {} when it was not trained)."""
-    return dict(summary["models"].get(detector) or {})
+def _trained(summary: TrainSummary, detector: str, mode: str) -> TrainedModel:
+    """The training facts of the mode's detector (``train_summary.json`` ``models``)."""
+    if detector not in summary.models:
+        raise EvidenceError(
+            f"evaluate/evaluation.json modes.{mode}.detector {detector!r} is not among the "
+            f"models of train/train_summary.json {sorted(summary.models)}; rerun "
+            "`dvc repro train evaluate`"
+        )
+    return summary.models[detector]

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.evidence import Governance, Provenance
+
 TAG_PREFIX = "sealaudit."
 LINEAGE_KEY_TAG = f"{TAG_PREFIX}lineage_key"
 # MLflow caps model-version tag values at 5000 characters; ours stay far below.
@@ -60,8 +62,8 @@ def lineage_tags(
     *,
     mode: str,
     key: str,
-    provenance: Mapping[str, Any],
-    governance: Mapping[str, Any],
+    provenance: Provenance,
+    governance: Governance,
     stage_hashes: Mapping[str, str],
     files: Mapping[str, str],
 ) -> dict[str, str]:
@@ -70,24 +72,23 @@ def lineage_tags(
     Args:
         mode: ``inline`` or ``monitoring``.
         key: the lineage key.
-        provenance: the ``provenance`` object of the evidence that scored the model.
+        provenance: the provenance of the evidence that scored the model.
         governance: ``governance.json``.
         stage_hashes: ``dvc_stage_hashes`` of the upstream stages.
         files: logical name -> SHA-256 (as given to ``lineage_key``).
     """
-    suites = governance.get("suites") or []
     tags = {
         "mode": mode,
         "lineage_key": key,
-        "git_commit": str(provenance.get("git_commit", "unknown")),
-        "git_dirty": json.dumps(provenance.get("git_dirty")),
-        "data_md5": str(provenance.get("data_md5", "untracked")),
-        "seed": json.dumps(provenance.get("seed")),
-        "package_versions": json.dumps(provenance.get("package_versions", {}), sort_keys=True),
-        "governance.success": json.dumps(bool(governance.get("success"))),
-        "governance.critical_failures": str(governance.get("critical_failures")),
-        "governance.warnings": str(governance.get("warnings")),
-        "governance.suites": ",".join(f"{s.get('name')}@{s.get('sha256')}" for s in suites),
+        "git_commit": str(provenance.git_commit),
+        "git_dirty": json.dumps(provenance.git_dirty),
+        "data_md5": str(provenance.data_md5),
+        "seed": json.dumps(provenance.seed),
+        "package_versions": json.dumps(provenance.package_versions, sort_keys=True),
+        "governance.success": json.dumps(bool(governance.success)),
+        "governance.critical_failures": str(governance.critical_failures),
+        "governance.warnings": str(governance.warnings),
+        "governance.suites": ",".join(f"{s.name}@{s.sha256}" for s in governance.suites),
     }
     tags.update({f"dvc_stage.{stage}": value for stage, value in stage_hashes.items()})
     tags.update({f"sha256.{name}": value for name, value in files.items()})

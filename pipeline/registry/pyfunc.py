@@ -133,7 +133,10 @@ class SealModel(PythonModel):
         self.autoencoder, self.meta = load_autoencoder(Path(artifacts["checkpoint"]))
         raw = json.loads(Path(artifacts["threshold"]).read_text(encoding="utf-8"))
         self.threshold = Threshold.from_dict(raw)
-        self.settings = json.loads(Path(artifacts["settings"]).read_text(encoding="utf-8"))
+        from pipeline.registry.settings import ScoringSettings
+
+        raw_settings = json.loads(Path(artifacts["settings"]).read_text(encoding="utf-8"))
+        self.settings = ScoringSettings.from_dict(raw_settings)
         self.scorer = self.build_scorer(artifacts)
 
     def build_scorer(self, artifacts: dict[str, str]) -> Any:
@@ -202,11 +205,11 @@ class InlineModel(SealModel):
         return ReconstructionScorer(
             self.autoencoder,
             self.meta,
-            self.settings["detector"],
-            self.settings["score"],
-            self.settings.get("four_ms_ssim") or {},
+            self.settings.detector,
+            self.settings.score,
+            self.settings.four_ms_ssim or {},
             batch_size=BATCH,
-            seal_path=self.settings.get("seal_path"),
+            seal_path=self.settings.seal_path,
         )
 
 
@@ -226,9 +229,9 @@ class MonitoringModel(SealModel):
         return FeatureDistanceScorer(
             self.autoencoder,
             self.meta,
-            self.settings["detector"],
+            self.settings.detector,
             estimator,
-            self.settings["layer"],
+            str(self.settings.layer),
             batch_size=BATCH,
         )
 

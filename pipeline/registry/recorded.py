@@ -11,6 +11,7 @@ a JSON sidecar in the dossier folder names the version it was rendered for::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -18,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline import evidence
 from pipeline.errors import SealauditError
+from pipeline.evidence import Evaluation, Governance
 from pipeline.provenance import sha256_file
+from pipeline.registry.criteria import DossierRecord, Judged, VersionRef
 from pipeline.registry.lineage import LINEAGE_KEY_TAG, TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -37,13 +41,13 @@ class RecordedEvidence:
     """What ``evaluate_criteria`` judges, and the hashes that pin it.
 
     Attributes:
-        evidence: the mapping ``evaluate_criteria`` takes.
+        evidence: what ``evaluate_criteria`` judges.
         hashes: name -> SHA-256 of each document the decision rests on.
         integrity_problems: recorded files whose bytes differ from their registration tags.
         dossier_files: the dossier's sidecar and PDF, when one was found.
     """
 
-    evidence: dict[str, Any]
+    evidence: Judged
     hashes: dict[str, str]
     integrity_problems: list[str] = field(default_factory=list)
     dossier_files: list[Path] = field(default_factory=list)
@@ -66,18 +70,26 @@ def find_dossier(dossier_dir: Path | None, model_name: str, version: str) -> Pat
     return None
 
 
-def read_dossier(sidecar: Path) -> tuple[dict[str, Any], list[Path], dict[str, str]]:
-    """Sidecar content with ``pdf_verified``, the files, and their hashes."""
+def read_dossier(sidecar: Path) -> tuple[DossierRecord, list[Path], dict[str, str]]:
+    """The version the sidecar names with ``pdf_verified``, the files, and their hashes."""
     content = json.loads(Path(sidecar).read_text(encoding="utf-8"))
-    pdf = Path(sidecar).parent / str(content.get("pdf", ""))
+    try:
+        named = [str(content[key]) for key in ("model_name", "version", "lineage_key", "pdf")]
+        pdf_sha256 = content["pdf_sha256"]
+    except KeyError as error:
+        raise SealauditError(
+            f"{sidecar}: dossier sidecar lacks {error}; re-render it with `sealaudit dossier`"
+        ) from error
+    pdf = Path(sidecar).parent / named[3]
     hashes = {"dossier.json": sha256_file(sidecar)}
     files = [Path(sidecar)]
     verified = False
-    if content.get("pdf") and pdf.is_file():
+    if named[3] and pdf.is_file():
         hashes["dossier.pdf"] = sha256_file(pdf)
-        verified = hashes["dossier.pdf"] == content.get("pdf_sha256")
+        verified = hashes["dossier.pdf"] == pdf_sha256
         files.append(pdf)
-    return {**content, "pdf_verified": verified}, files, hashes
+    record = DossierRecord(named[0], named[1], named[2], pdf_verified=verified)
+    return record, files, hashes
 
 
 def recorded_evidence(
@@ -87,6 +99,7 @@ def recorded_evidence(
 
     Raises:
         SealauditError: the version does not exist or was not registered by sealaudit.
+        EvidenceError: a recorded document does not match the evidence contract.
     """
     model_version = _model_version(client, model_name, version)
     tags = model_version.tags or {}
@@ -96,32 +109,35 @@ def recorded_evidence(
             f"{model_name} v{version} carries no sealaudit lineage tags; register it with "
             "`dvc repro register`"
         )
-    documents, hashes, problems = {}, {}, []
+    hashes, problems = {}, []
     with tempfile.TemporaryDirectory(prefix="sealaudit-evidence-") as tmp:
-        for name in JUDGED_FILES:
-            local = _download(client, model_version.run_id, name, tmp)
-            hashes[name] = sha256_file(local)
+        local = {name: _download(client, model_version.run_id, name, tmp) for name in JUDGED_FILES}
+        for name, path in local.items():
+            hashes[name] = sha256_file(path)
             if hashes[name] != tags.get(f"{EVIDENCE_TAG}{name}"):
                 problems.append(f"{name} of run {model_version.run_id} differs from its tag")
-            documents[name] = json.loads(local.read_text(encoding="utf-8"))
-    evidence = {
-        "mode": mode,
-        "governance": documents["governance.json"],
-        "evaluation": documents["evaluation.json"]["modes"][mode],
-        "model_version": {
-            "model_name": model_name,
-            "version": str(version),
-            "lineage_key": tags[LINEAGE_KEY_TAG],
-        },
-        "dossier": None,
-    }
+        governance = evidence.read_file(Governance, local["governance.json"])
+        evaluation = evidence.read_file(Evaluation, local["evaluation.json"])
+    mode_doc = evaluation.modes.of(mode)
+    if mode_doc is None:
+        raise SealauditError(
+            f"evaluation.json of run {model_version.run_id} has no {mode} mode; "
+            "re-register the version with `dvc repro register`"
+        )
+    judged = Judged(
+        mode=mode,
+        governance=governance,
+        evaluation=mode_doc,
+        model_version=VersionRef(model_name, str(version), tags[LINEAGE_KEY_TAG]),
+    )
     hashes["lineage_key"] = tags[LINEAGE_KEY_TAG]
     sidecar = find_dossier(dossier_dir, model_name, str(version))
     files: list[Path] = []
     if sidecar is not None:
-        evidence["dossier"], files, dossier_hashes = read_dossier(sidecar)
+        dossier, files, dossier_hashes = read_dossier(sidecar)
+        judged = dataclasses.replace(judged, dossier=dossier)
         hashes.update(dossier_hashes)
-    return RecordedEvidence(evidence, hashes, problems, files)
+    return RecordedEvidence(judged, hashes, problems, files)
 
 
 def _model_version(client: MlflowClient, model_name: str, version: str) -> Any:

@@ -1,8 +1,10 @@
 """A tiny world for registry tests: a real (untrained) autoencoder, a fitted estimator, evidence.
 
-The evidence follows docs/architecture.md; its scores are computed with the real scoring code
-(as the evaluate stage would), so a model loaded back from the registry can be checked against
-them. Thresholds sit at the median test score, so both decisions occur.
+The evidence documents are the fixture's (tests/fixtures/evidence/), read and written through
+``pipeline.evidence`` with the world's own numbers put in by ``dataclasses.replace``, so they
+satisfy the evidence contract as strictly as the stages' do. The scores are computed with the
+real scoring code (as the evaluate stage would), so a model loaded back from the registry can
+be checked against them. Thresholds sit at the median test score, so both decisions occur.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import hashlib
 import json
 import pickle
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,9 @@ import torch
 import yaml
 from PIL import Image
 
+from pipeline import evidence
+from pipeline.evidence import EvaluatedThreshold, Metrics, Mode, Provenance, Thresholds
+from pipeline.evidence.documents import Suite
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.four_ssim import four_ms_ssim
@@ -27,6 +32,8 @@ from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.roi import Roi
 from pipeline.models.thresholds import Threshold
 from tests.params import PARAMS_FILE
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
 
 HEIGHT, WIDTH = 32, 128
 DETECTOR = "attention_ae"
@@ -37,6 +44,7 @@ PROVENANCE = {
     "data_md5": "3b0d2f6c9a8e7d6c5b4a39281706f5e4.dir",
     "package_versions": {"torch": torch.__version__, "mlflow": "3.17.2"},
 }
+MODES = ("inline", "monitoring")
 LOCK_STAGES = ("prepare", "validate_data", "train", "evaluate", "fit_monitor")
 
 
@@ -65,8 +73,8 @@ def _json(path: Path, content: Any) -> None:
     path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _provenance(stage: str, params: dict | None = None, seed: int | None = None) -> dict:
-    return {**PROVENANCE, "stage": stage, "params": params or {}, "seed": seed}
+def _provenance(stage: str, params: dict | None = None, seed: int | None = None) -> Provenance:
+    return Provenance(**PROVENANCE, stage=stage, params=params or {}, seed=seed)
 
 
 def _png(path: Path) -> None:
@@ -118,78 +126,75 @@ def _threshold(mode: str, scores: np.ndarray) -> Threshold:
     return Threshold(f"{mode}-median-0000", mode, value, "median", {}, "val", 3, 3)
 
 
-def _mode_doc(world: World, mode: str) -> dict[str, Any]:
-    threshold = world.thresholds[mode].to_dict()
-    threshold.update(
+def _evaluated(threshold: Threshold) -> EvaluatedThreshold:
+    fitted = {field.name: getattr(threshold, field.name) for field in fields(Threshold)}
+    return EvaluatedThreshold(
+        **fitted,
         test={"accuracy": 0.93, "miss_rate": 0.07, "recall": 0.93, "tp": 167, "fn": 13},
         test_ci={"accuracy": [0.90, 0.955], "miss_rate": [0.04, 0.12]},
         miss_rate_upper_95=0.11,
         sensitivity=[],
     )
+
+
+def _mode_doc(world: World, mode: str, fixture: Mode) -> Mode:
+    threshold = _evaluated(world.thresholds[mode])
     gallery = f"gallery/{mode}_true_positive_0.png"
     _png(world.evidence / "evaluate" / gallery)
     _png(world.evidence / "evaluate" / f"roc_{mode}.png")
-    return {
-        "detector": DETECTOR,
-        "score": "four_ms_ssim" if mode == "inline" else "rfd_md",
-        "n_test_normal": 180,
-        "n_test_defective": 180,
-        "ranking": {"auroc": 0.974, "aupr": 0.969, "ci": {"auroc": [0.958, 0.987]}},
-        "thresholds": [threshold],
-        "operating_threshold_id": threshold["threshold_id"],
-        "per_defect_type": {"channel": {"recall": 0.9, "n": 30, "ci": [0.8, 0.97]}},
-        "plots": {"roc": f"roc_{mode}.png"},
-        "gallery": {"true_positive": [gallery]},
-    }
+    return replace(
+        fixture,
+        detector=DETECTOR,
+        score="four_ms_ssim" if mode == "inline" else "rfd_md",
+        working_resolution=[HEIGHT, WIDTH],
+        n_test_normal=180,
+        n_test_defective=180,
+        ranking=replace(fixture.ranking, auroc=0.974, aupr=0.969, ci={"auroc": [0.958, 0.987]}),
+        thresholds=[threshold],
+        thresholds_not_fitted=[],
+        operating_threshold_id=threshold.threshold_id,
+        per_defect_type={"channel": {"recall": 0.9, "n": 30, "ci": [0.8, 0.97]}},
+        plots={"roc": f"roc_{mode}.png"},
+        gallery={"true_positive": [gallery]},
+        pixel=None,
+        seal_path=None,
+    )
+
+
+def _write_evaluation(world: World) -> None:
+    fixture = evidence.read("evaluation", FIXTURE)
+    modes = {mode: _mode_doc(world, mode, fixture.modes.of(mode)) for mode in MODES}
+    evaluation = replace(
+        fixture,
+        modes=replace(fixture.modes, **modes),
+        provenance=_provenance("evaluate", {"bootstrap": 200}, 1),
+    )
+    evidence.write(evaluation, world.evidence)
+    evidence.write(Metrics(**{m: {"auroc": 0.974} for m in MODES}), world.evidence)
+    evidence.write(Thresholds(**{m: [world.thresholds[m]] for m in MODES}), world.evidence)
 
 
 def _write_evidence(world: World) -> None:
     ev = world.evidence
-    modes = {mode: _mode_doc(world, mode) for mode in ("inline", "monitoring")}
-    _json(
-        ev / "evaluate" / "evaluation.json",
-        {"modes": modes, "provenance": _provenance("evaluate", {"bootstrap": 200}, 1)},
-    )
-    _json(ev / "evaluate" / "metrics.json", {m: {"auroc": 0.974} for m in modes})
-    _json(
-        ev / "evaluate" / "thresholds.json", {m: [t.to_dict()] for m, t in world.thresholds.items()}
-    )
-    _json(
-        ev / "validate_data" / "governance.json",
-        {
-            "success": True,
-            "critical_failures": 0,
-            "warnings": 1,
-            "suites": [{"name": "manifest", "sha256": "ab" * 32}],
-            "expectations": [],
-            "provenance": _provenance("validate_data"),
-        },
+    _write_evaluation(world)
+    governance = evidence.read("governance", FIXTURE)
+    suite = Suite("manifest", "validation/suites/manifest.json", "ab" * 32, "manifest", 0)
+    evidence.write(
+        replace(
+            governance,
+            success=True,
+            critical_failures=0,
+            warnings=1,
+            suites=[suite],
+            expectations=[],
+            provenance=_provenance("validate_data"),
+        ),
+        ev,
     )
     (ev / "validate_data" / "summary.md").write_text("# governance\nall passed\n")
-    _json(
-        ev / "prepare" / "split_summary.json",
-        {"splits": {}, "provenance": _provenance("prepare", {"seed": 42}, 42)},
-    )
-    _json(
-        ev / "train" / "train_summary.json",
-        {
-            "models": {
-                DETECTOR: {
-                    "epochs_run": 1,
-                    "best_val_loss": 0.01,
-                    "image_height": HEIGHT,
-                    "image_width": WIDTH,
-                    "roi_kind": "rectangle",
-                }
-            },
-            "provenance": _provenance("train", {"seed": 7, "fit": {"epochs": 1}}, 7),
-        },
-    )
-    _json(ev / "train" / DETECTOR / "history.json", [{"epoch": 1, "loss": 0.01}])
-    _json(
-        ev / "fit_monitor" / "monitor_summary.json",
-        {"layer": LAYER, "n_features_kept": 8, "provenance": _provenance("fit_monitor")},
-    )
+    split = evidence.read("split_summary", FIXTURE)
+    evidence.write(replace(split, provenance=_provenance("prepare", {"seed": 42}, 42)), ev)
+    _write_training(world)
     lock = {
         "schema": "2.0",
         "stages": {
@@ -200,16 +205,45 @@ def _write_evidence(world: World) -> None:
     (world.root / "dvc.lock").write_text(yaml.safe_dump(lock))
 
 
+def _write_training(world: World) -> None:
+    ev = world.evidence
+    train = evidence.read("train_summary", FIXTURE)
+    trained = replace(
+        train.models[DETECTOR],
+        epochs_run=1,
+        best_val_loss=0.01,
+        image_height=HEIGHT,
+        image_width=WIDTH,
+        roi_kind="rectangle",
+    )
+    provenance = _provenance("train", {"seed": 7, "fit": {"epochs": 1}}, 7)
+    evidence.write(replace(train, models={DETECTOR: trained}, provenance=provenance), ev)
+    _json(ev / "train" / DETECTOR / "history.json", [{"epoch": 1, "loss": 0.01}])
+    monitor = evidence.read("monitor_summary", FIXTURE)
+    monitor = replace(
+        monitor,
+        layer=LAYER,
+        n_features_kept=6,
+        image_height=HEIGHT,
+        image_width=WIDTH,
+        provenance=_provenance("fit_monitor"),
+    )
+    evidence.write(monitor, ev)
+
+
 def change_inline_evidence(world: World, **changes: Any) -> None:
     """Rewrite the inline mode's numbers (a re-evaluation); keys: auroc_ci, miss_upper."""
-    path = world.evidence / "evaluate" / "evaluation.json"
-    document = json.loads(path.read_text())
-    mode = document["modes"]["inline"]
+    document = evidence.read("evaluation", world.evidence)
+    inline = document.modes.inline
     if "auroc_ci" in changes:
-        mode["ranking"]["ci"]["auroc"] = list(changes["auroc_ci"])
+        ranking = replace(
+            inline.ranking, ci={**inline.ranking.ci, "auroc": list(changes["auroc_ci"])}
+        )
+        inline = replace(inline, ranking=ranking)
     if "miss_upper" in changes:
-        mode["thresholds"][0]["miss_rate_upper_95"] = changes["miss_upper"]
-    _json(path, document)
+        first = replace(inline.thresholds[0], miss_rate_upper_95=changes["miss_upper"])
+        inline = replace(inline, thresholds=[first, *inline.thresholds[1:]])
+    evidence.write(replace(document, modes=replace(document.modes, inline=inline)), world.evidence)
 
 
 def write_dossier(folder: Path, registration: dict[str, Any]) -> Path:
