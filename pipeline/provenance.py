@@ -61,9 +61,26 @@ def git_state(root: Path = Path()) -> dict[str, Any]:
         dirty = bool(
             _git(root, "status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS)
         )
+        boundary = _shallow_boundary(root)
     except (OSError, subprocess.CalledProcessError):
         return {"git_commit": "unknown", "git_dirty": None}
+    if commit in boundary:
+        # A shallow clone's oldest commit looks as if it changed every file: it cannot name
+        # the source commit, so say so rather than stamp a wrong one.
+        commit = SHALLOW_UNKNOWN
     return {"git_commit": commit or "unknown", "git_dirty": dirty}
+
+
+SHALLOW_UNKNOWN = "unknown (shallow clone: fetch the history to name the source commit)"
+
+
+def _shallow_boundary(root: Path) -> set[str]:
+    """Commits at the edge of a shallow clone's history (empty for a full clone)."""
+    if _git(root, "rev-parse", "--is-shallow-repository") != "true":
+        return set()
+    shallow = Path(_git(root, "rev-parse", "--git-path", "shallow"))
+    shallow = shallow if shallow.is_absolute() else Path(root) / shallow
+    return set(shallow.read_text(encoding="utf-8").split()) if shallow.is_file() else set()
 
 
 def _git(root: Path, *args: str) -> str:
