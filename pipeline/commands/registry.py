@@ -149,7 +149,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"audit log: no entries yet ({path})")
         return 0
     if report.ok:
-        print(f"OK: {path}: {report.entries} entries, chain intact, head {report.head_hash[:16]}")
+        noun = "entry" if report.entries == 1 else "entries"
+        print(f"OK: {path}: {report.entries} {noun}, chain intact, head {report.head_hash[:16]}")
         return 0
     print(f"FAILED: {path}: {len(report.problems)} problem(s)")
     for problem in report.problems:
