@@ -9,16 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.dossier import context_data as data
-from pipeline.dossier import context_performance as perf
-from pipeline.dossier import context_records as records
-from pipeline.dossier import context_studies as studies
-from pipeline.dossier.context_comparison import comparison_section
-from pipeline.dossier.context_thresholds import (
-    gallery_section,
-    robustness_section,
-    threshold_section,
-)
 from pipeline.dossier.criteria import judge
 from pipeline.dossier.evidence import (
     ACCEPTANCE_CRITERIA,
@@ -34,7 +24,15 @@ from pipeline.dossier.evidence import (
     read_yaml,
 )
 from pipeline.dossier.formatting import NOT_RECORDED
-from pipeline.dossier.sections import outline
+from pipeline.dossier.outline import outline
+from pipeline.dossier.sections import data, records, studies
+from pipeline.dossier.sections import performance as perf
+from pipeline.dossier.sections.comparison import comparison_section
+from pipeline.dossier.sections.thresholds import (
+    gallery_section,
+    robustness_section,
+    threshold_section,
+)
 from pipeline.provenance import sha256_file
 
 MODES = ("inline", "monitoring")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pipeline.dossier.context_performance import operating_threshold
 from pipeline.dossier.formatting import fmt, fmt_ci, fmt_signed, fmt_value
+from pipeline.dossier.sections.performance import operating_threshold
 
 Z95 = 1.959963984540054
 LABELS = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.dossier.context_performance import MODE_TITLES, WRITER, operating_threshold
 from pipeline.dossier.figures import figure
 from pipeline.dossier.formatting import (
     NOT_RECORDED,
@@ -18,6 +17,7 @@ from pipeline.dossier.formatting import (
     fmt_value,
     humanize,
 )
+from pipeline.dossier.sections.performance import MODE_TITLES, WRITER, operating_threshold
 from pipeline.models.thresholds import zero_failure_sample_size
 
 GALLERY_KINDS = (

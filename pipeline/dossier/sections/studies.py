@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.dossier.context_data import models_of
-from pipeline.dossier.context_performance import with_ci
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_signed
+from pipeline.dossier.sections.data import models_of
+from pipeline.dossier.sections.performance import with_ci
 from pipeline.evaluation.studies import CEILING, RESOLUTION, Study
 
 # The study scores the inline detector with evaluate's own scorer on the same test split, so
