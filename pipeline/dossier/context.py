@@ -9,16 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.dossier import context_data as data
-from pipeline.dossier import context_performance as perf
-from pipeline.dossier import context_records as records
-from pipeline.dossier import context_studies as studies
-from pipeline.dossier.context_comparison import comparison_section
-from pipeline.dossier.context_thresholds import (
-    gallery_section,
-    robustness_section,
-    threshold_section,
-)
 from pipeline.dossier.criteria import judge
 from pipeline.dossier.evidence import (
     ACCEPTANCE_CRITERIA,
@@ -26,7 +16,9 @@ from pipeline.dossier.evidence import (
     OPTIONAL_EVIDENCE,
     REQUIRED_EVIDENCE,
     TEXT_BLOCKS,
+    Documents,
     EvidencePaths,
+    MissingEvidenceError,
     evidence_digest,
     load_evidence,
     read_json,
@@ -34,7 +26,16 @@ from pipeline.dossier.evidence import (
     read_yaml,
 )
 from pipeline.dossier.formatting import NOT_RECORDED
-from pipeline.dossier.sections import outline
+from pipeline.dossier.outline import outline
+from pipeline.dossier.sections import data, records, studies
+from pipeline.dossier.sections import performance as perf
+from pipeline.dossier.sections.comparison import comparison_section
+from pipeline.dossier.sections.thresholds import (
+    gallery_section,
+    robustness_section,
+    threshold_section,
+)
+from pipeline.evidence import Evaluation, Mode
 from pipeline.provenance import sha256_file
 
 MODES = ("inline", "monitoring")
@@ -75,7 +76,7 @@ def build_context(
     identity = _identity(documents, mode, default_model_name)
     verdict = judge(documents, mode, paths.validation(ACCEPTANCE_CRITERIA))
     miss_limits = verdict.pop("miss_limits")
-    evaluation = documents["evaluation"]
+    evaluation = documents.evaluation
     order = [mode, *(m for m in MODES if m != mode)]
     evaluate_dir = Path(paths.evidence_dir) / "evaluate"
     subject = f"{identity['model_name']} v{identity['version']} {mode}"
@@ -86,7 +87,7 @@ def build_context(
         "mode": mode,
         "mode_title": perf.MODE_TITLES[mode],
         "alias": records.alias_of(entries, identity["model_name"], identity["version"]),
-        "date": _evidence_date(evaluation.get("provenance", {}).get("git_commit")),
+        "date": _evidence_date(evaluation.provenance.git_commit),
         "dossier_id": f"DOS-{digest[:12].upper()}",
         "evidence_digest": digest,
         "generator": f"sealaudit {__version__}",
@@ -102,9 +103,9 @@ def build_context(
         "performance": {
             "order": order,
             "titles": [perf.MODE_TITLES[m] for m in order],
-            "summary": perf.summary_rows(evaluation["modes"], order),
+            "summary": perf.summary_rows(evaluation.modes, order),
             "modes": [
-                perf.mode_detail(m, evaluation["modes"][m], evaluate_dir, figures=m == mode)
+                perf.mode_detail(m, _mode(evaluation, m), evaluate_dir, figures=m == mode)
                 for m in order
             ],
             "baselines": perf.baselines_rows(evaluation),
@@ -112,21 +113,21 @@ def build_context(
                 {"title": perf.MODE_TITLES[m], "rows": perf.paper_rows(evaluation, m)}
                 for m in order
             ],
-            "paper_source": str((evaluation.get("paper_reference") or {}).get("source", "")),
+            "paper_source": str(evaluation.paper_reference.get("source", "")),
             "ablation": perf.ablation_rows(evaluation),
-            "resolution": studies.resolution_section(documents),
-            "ceiling": studies.ceiling_section(documents),
+            "resolution": studies.resolution_section(documents.as_dicts()),
+            "ceiling": studies.ceiling_section(documents.as_dicts()),
             "comparison": _comparison(documents, mode, champion),
         },
         "thresholds": [
-            threshold_section(m, evaluation["modes"][m], miss_limits.get(m)) for m in order
+            threshold_section(m, _mode(evaluation, m), miss_limits.get(m)) for m in order
         ],
-        "gallery": gallery_section(evaluation["modes"][mode], evaluate_dir, gallery_per_kind),
-        "robustness": robustness_section(evaluation["modes"][mode]),
+        "gallery": gallery_section(_mode(evaluation, mode), evaluate_dir, gallery_per_kind),
+        "robustness": robustness_section(_mode(evaluation, mode)),
         "risk": records.risk_section(reviewed["risk_register.yaml"], _label("risk_register.yaml")),
         "oversight": records.reviewed_section(reviewed["oversight.yaml"], _label("oversight.yaml")),
         "monitoring": records.monitoring_section(
-            documents["monitor_summary"],
+            documents.monitor_summary,
             reviewed["monitoring_plan.yaml"],
             _label("monitoring_plan.yaml"),
         ),
@@ -191,14 +192,34 @@ def attachment_name(source: str) -> str:
     return source.removeprefix("artifacts/").replace("/", "--")
 
 
-def _identity(documents: dict[str, Any], mode: str, default_name: str) -> dict[str, Any]:
-    registration = (documents.get("registration") or {}).get(mode) or {}
+def _mode(evaluation: Evaluation, mode: str) -> Mode:
+    """A mode's evaluation; a dossier of a mode evaluate did not run is an error."""
+    mode_doc = evaluation.modes.of(mode)
+    if mode_doc is None:
+        raise MissingEvidenceError(
+            f"evaluation.json: modes.{mode} is null (evaluate ran without it); "
+            "run `dvc repro evaluate` with both modes"
+        )
+    return mode_doc
+
+
+def _identity(documents: Documents, mode: str, default_name: str) -> dict[str, Any]:
+    # Absent by contract: registration.json (register did not run) or the mode's entry.
+    registered = documents.registration.of(mode) if documents.registration else None
+    if registered is None:
+        return {
+            "model_name": default_name,
+            "version": "unregistered",
+            "registered": False,
+            "run_id": "not registered",
+            "lineage_key": "not registered",
+        }
     return {
-        "model_name": str(registration.get("model_name", default_name)),
-        "version": str(registration.get("version", "unregistered")),
-        "registered": bool(registration),
-        "run_id": str(registration.get("run_id", "not registered")),
-        "lineage_key": str(registration.get("lineage_key", "not registered")),
+        "model_name": str(registered.model_name),
+        "version": str(registered.version),
+        "registered": True,
+        "run_id": str(registered.run_id),
+        "lineage_key": str(registered.lineage_key),
     }
 
 
@@ -220,7 +241,7 @@ def _evidence_date(commit: Any) -> str:
 
 
 def _comparison(
-    documents: dict[str, Any], mode: str, champion: tuple[EvidencePaths, str] | None
+    documents: Documents, mode: str, champion: tuple[EvidencePaths, str] | None
 ) -> dict[str, Any] | None:
     if champion is None:
         return None
@@ -229,23 +250,21 @@ def _comparison(
 
 def _traceability(
     paths: EvidencePaths,
-    documents: dict[str, Any],
+    documents: Documents,
     reviewed: dict[str, Any],
     identity: dict[str, Any],
     meta: dict[str, Any],
     entries: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """The lineage chain and the records behind it."""
-    prov = documents["evaluation"].get("provenance", {})
-    governance = documents["governance"]
-    outs = (reviewed["data.dvc"] or {}).get("outs") or [{}]
-    dirty = " (sources had uncommitted changes)" if prov.get("git_dirty") else ""
+    prov = documents.evaluation.provenance
+    dirty = " (sources had uncommitted changes)" if prov.git_dirty else ""
     chain = [
-        ["Source commit", f"{prov.get('git_commit', NOT_RECORDED)}{dirty}"],
-        ["Dataset (data.dvc md5)", str(outs[0].get("md5", NOT_RECORDED))],
+        ["Source commit", f"{prov.git_commit}{dirty}"],
+        ["Dataset (data.dvc md5)", str(data.data_out(reviewed["data.dvc"])["md5"])],
         [
             "Governance result",
-            f"{'PASS' if governance.get('success') else 'FAIL'}, "
+            f"{'PASS' if documents.governance.success else 'FAIL'}, "
             f"governance.json sha256 {sha256_file(paths.evidence('governance'))[:16]}",
         ],
         ["MLflow run", identity["run_id"]],

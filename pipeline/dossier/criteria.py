@@ -9,22 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pipeline.dossier.evidence import Documents
 from pipeline.dossier.formatting import fmt_sig
+from pipeline.evidence.convert import to_dict
 from pipeline.provenance import sha256_file
 from pipeline.registry.criteria import evaluate_criteria, load_criteria
 
 MODES = ("inline", "monitoring")
 
 
-def judge(documents: dict[str, Any], mode: str, criteria_path: Path) -> dict[str, Any]:
+def judge(documents: Documents, mode: str, criteria_path: Path) -> dict[str, Any]:
     """PASS/FAIL per criterion, the overall verdict and each mode's miss-rate limit.
 
     A model passes only when at least one criterion applies and every one is met.
     """
+    mode_doc = documents.evaluation.modes.of(mode)
+    # registry.criteria (shared with `sealaudit promote`) judges the documents' JSON objects.
     evidence = {
         "mode": mode,
-        "governance": documents["governance"],
-        "evaluation": documents["evaluation"]["modes"][mode],
+        "governance": to_dict(documents.governance),
+        "evaluation": None if mode_doc is None else to_dict(mode_doc),
     }
     results = evaluate_criteria(evidence, path=criteria_path, stage="dossier")
     rows = [

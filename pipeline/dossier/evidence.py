@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,17 @@ import yaml
 
 from pipeline import evidence
 from pipeline.errors import SealauditError
-from pipeline.evidence import DOCUMENTS
+from pipeline.evidence import (
+    DOCUMENTS,
+    Evaluation,
+    Governance,
+    Metrics,
+    MonitorSummary,
+    Registration,
+    SplitSummary,
+    Thresholds,
+    TrainSummary,
+)
 from pipeline.evidence.convert import to_dict
 from pipeline.provenance import sha256_file
 
@@ -107,9 +117,38 @@ def read_jsonl(path: Path | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def load_evidence(paths: EvidencePaths) -> dict[str, Any]:
-    """Every evidence document by key, checked against its dataclass (a renamed or missing
-    key is an error naming it); optional ones are None when absent."""
+@dataclass(frozen=True)
+class Documents:
+    """One model version's evidence documents (``pipeline.evidence`` dataclasses); the
+    optional ones are None when their file is absent."""
+
+    split_summary: SplitSummary
+    governance: Governance
+    train_summary: TrainSummary
+    evaluation: Evaluation
+    monitor_summary: MonitorSummary
+    metrics: Metrics | None
+    thresholds: Thresholds | None
+    registration: Registration | None
+
+    def present(self) -> dict[str, Any]:
+        """The documents read, by name (required ones first)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: doc for name, doc in values.items() if doc is not None}
+
+    def as_dicts(self) -> dict[str, Any]:
+        """Every document as its JSON object (None when absent): for ``sections.studies``,
+        which still reads the benchmark studies' verbatim dicts."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(document: Any) -> Any:
+    return None if document is None else to_dict(document)
+
+
+def load_evidence(paths: EvidencePaths) -> Documents:
+    """Every evidence document, checked against its dataclass (a renamed or missing key is an
+    error naming it); optional ones are None when absent."""
     documents: dict[str, Any] = {}
     for key in (*REQUIRED_EVIDENCE, *OPTIONAL_EVIDENCE):
         path = paths.evidence(key)
@@ -119,10 +158,10 @@ def load_evidence(paths: EvidencePaths) -> dict[str, Any]:
         row = DOCUMENTS[key]
         require_file(path, f"run `dvc repro {row.stage}`")
         try:
-            documents[key] = to_dict(evidence.read_file(row.type, path))
+            documents[key] = evidence.read_file(row.type, path)
         except evidence.EvidenceError as error:
             raise MissingEvidenceError(str(error)) from error
-    return documents
+    return Documents(**documents)
 
 
 def evidence_digest(files: dict[str, Path], subject: str = "") -> str:

@@ -21,9 +21,9 @@ from pypdf import PdfReader
 from pipeline import render_dossier
 from pipeline.dossier.context import build_context
 from pipeline.dossier.evidence import EvidencePaths
+from pipeline.dossier.outline import SECTIONS
 from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import render_html
-from pipeline.dossier.sections import SECTIONS
 from tests import params as test_params
 from tests.dossier_world import TEMPLATES, fail_inline_miss_rate, make_world
 

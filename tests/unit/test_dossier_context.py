@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from pipeline.dossier.context import build_context
-from pipeline.dossier.context_comparison import delta_interval
 from pipeline.dossier.evidence import EvidencePaths, MissingEvidenceError
 from pipeline.dossier.formatting import fmt, fmt_ci, fmt_pct, fmt_sig, fmt_signed
+from pipeline.dossier.outline import SECTIONS
 from pipeline.dossier.registry_evidence import arrange
-from pipeline.dossier.sections import SECTIONS
+from pipeline.dossier.sections.comparison import delta_interval
 from tests.dossier_world import FIXTURE, edit_json, fail_inline_miss_rate, make_world
 
 EVALUATION = json.loads((FIXTURE / "evaluate" / "evaluation.json").read_text())

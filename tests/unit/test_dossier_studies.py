@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from pipeline.dossier.context import build_context
-from pipeline.dossier.context_studies import ceiling_section, resolution_section
 from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.render import render_html
+from pipeline.dossier.sections.studies import ceiling_section, resolution_section
 from pipeline.evaluation.studies import CEILING, RESOLUTION
 from tests.dossier_world import TEMPLATES, edit_json, make_world
 from tests.study_world import (

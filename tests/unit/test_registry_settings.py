@@ -70,7 +70,7 @@ def test_packaged_settings_with_a_renamed_key_are_an_error() -> None:
 
 
 def test_the_dossier_states_the_calibration_it_scores_with() -> None:
-    from pipeline.dossier.context_data import seal_path_text
+    from pipeline.dossier.sections.data import seal_path_text
 
     text = seal_path_text({**CALIBRATED, "n_images": 240})
     assert "x 17.600 - 0.0020 (4-MS-SSIM" in text and "240 normal training images" in text

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.dossier.context_performance import MODE_TITLES, WRITER, operating_threshold
 from pipeline.dossier.figures import figure
 from pipeline.dossier.formatting import (
     NOT_RECORDED,
@@ -18,7 +17,9 @@ from pipeline.dossier.formatting import (
     fmt_value,
     humanize,
 )
-from pipeline.models.thresholds import zero_failure_sample_size
+from pipeline.dossier.sections.performance import MODE_TITLES, WRITER
+from pipeline.evidence import EvaluatedThreshold, Mode
+from pipeline.models.thresholds import Threshold, zero_failure_sample_size
 
 GALLERY_KINDS = (
     ("true_positive", "True positives (defective, rejected)", "True positive"),
@@ -29,15 +30,14 @@ SENSITIVITY_METRICS = ("accuracy", "recall", "miss_rate", "fpr", "precision", "f
 BOUND_CONFIDENCE = 0.95  # the contract's miss_rate_upper_95
 
 
-def rule_text(threshold: dict[str, Any]) -> str:
+def rule_text(threshold: Threshold) -> str:
     """``supervised (criterion = youden)``."""
-    params = threshold.get("rule_params") or {}
-    detail = ", ".join(f"{k} = {fmt_value(v)}" for k, v in params.items())
+    detail = ", ".join(f"{k} = {fmt_value(v)}" for k, v in threshold.rule_params.items())
     detail = f" ({detail})" if detail else ""
-    return f"{threshold.get('rule', NOT_RECORDED)}{detail}"
+    return f"{threshold.rule}{detail}"
 
 
-def threshold_section(mode: str, mode_doc: dict[str, Any], limit: Any) -> dict[str, Any]:
+def threshold_section(mode: str, mode_doc: Mode, limit: Any) -> dict[str, Any]:
     """Per mode: every fitted threshold, and the justification of the operating one.
 
     Args:
@@ -45,31 +45,31 @@ def threshold_section(mode: str, mode_doc: dict[str, Any], limit: Any) -> dict[s
         mode_doc: ``evaluation.json`` ``modes[mode]``.
         limit: ``{"id", "maximum"}`` of the miss-rate acceptance criterion, or None.
     """
-    point = operating_threshold(mode_doc)
-    test, ci = point["test"], point.get("test_ci", {})
-    upper = point.get("miss_rate_upper_95")
+    point = mode_doc.operating()
+    test, ci = point.test, point.test_ci
+    upper = point.miss_rate_upper_95
     return {
         "mode": mode,
         "title": MODE_TITLES.get(mode, humanize(mode)),
-        "all": [_threshold_row(t, t is point) for t in mode_doc["thresholds"]],
-        "id": str(point["threshold_id"]),
+        "all": [_threshold_row(t, t is point) for t in mode_doc.thresholds],
+        "id": str(point.threshold_id),
         "rule": rule_text(point),
-        "value": fmt_sig(point.get("value")),
-        "score": str(point.get("score_name", mode_doc.get("score", NOT_RECORDED))),
-        "fitted_split": str(point.get("fitted_on_split", NOT_RECORDED)),
-        "fitted_on": f"{point.get('fitted_on_split', NOT_RECORDED)} split "
-        f"({fmt(point.get('n_normal'))} normal, {fmt(point.get('n_defective'))} defective images)",
-        "fit_point": fit_point_rows(point.get("justification") or {}),
-        "roc_point": f"FPR {fmt(test.get('fpr'))}, TPR {fmt(test.get('recall'))}",
-        "false_reject": f"{fmt(test.get('fpr'))} ({fmt_pct(test.get('fpr'))}), 95 % CI "
-        f"{fmt_ci(ci.get('fpr'))} = {fmt_pct_ci(ci.get('fpr'))}",
-        "false_accept": f"{fmt(test.get('miss_rate'))} ({fmt_pct(test.get('miss_rate'))}), 95 % CI "
-        f"{fmt_ci(ci.get('miss_rate'))} = {fmt_pct_ci(ci.get('miss_rate'))}",
-        "counts": f"{fmt(test.get('fn'))} missed of {fmt(mode_doc.get('n_test_defective'))} "
-        f"defective; {fmt(test.get('fp'))} rejected of {fmt(mode_doc.get('n_test_normal'))} normal",
+        "value": fmt_sig(point.value),
+        "score": str(point.score_name),
+        "fitted_split": str(point.fitted_on_split),
+        "fitted_on": f"{point.fitted_on_split} split "
+        f"({fmt(point.n_normal)} normal, {fmt(point.n_defective)} defective images)",
+        "fit_point": fit_point_rows(point.justification),
+        "roc_point": f"FPR {fmt(test['fpr'])}, TPR {fmt(test['recall'])}",
+        "false_reject": f"{fmt(test['fpr'])} ({fmt_pct(test['fpr'])}), 95 % CI "
+        f"{fmt_ci(ci['fpr'])} = {fmt_pct_ci(ci['fpr'])}",
+        "false_accept": f"{fmt(test['miss_rate'])} ({fmt_pct(test['miss_rate'])}), 95 % CI "
+        f"{fmt_ci(ci['miss_rate'])} = {fmt_pct_ci(ci['miss_rate'])}",
+        "counts": f"{fmt(test['fn'])} missed of {fmt(mode_doc.n_test_defective)} "
+        f"defective; {fmt(test['fp'])} rejected of {fmt(mode_doc.n_test_normal)} normal",
         "miss_upper": fmt(upper),
-        "bound": _bound(upper, limit, mode_doc.get("n_test_defective")),
-        "sensitivity": [_sensitivity_row(row) for row in point.get("sensitivity", [])],
+        "bound": _bound(upper, limit, mode_doc.n_test_defective),
+        "sensitivity": [_sensitivity_row(row) for row in point.sensitivity],
     }
 
 
@@ -80,12 +80,12 @@ def fit_point_rows(point: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 "Counts",
-                ", ".join(f"{k.upper()} {fmt(point.get(k))}" for k in ("tp", "fp", "tn", "fn")),
+                ", ".join(f"{k.upper()} {fmt(point[k])}" for k in ("tp", "fp", "tn", "fn")),
             ]
         )
     for key, label in (("false_reject_rate", "False-reject rate"), ("miss_rate", "Miss rate")):
-        if key in point:
-            low, high = point.get(f"{key}_ci_low"), point.get(f"{key}_ci_high")
+        if key in point:  # the rule's justification states the rates it bounds
+            low, high = point[f"{key}_ci_low"], point[f"{key}_ci_high"]
             ci = fmt_ci([low, high]) if low is not None and high is not None else ""
             rows.append([label, f"{fmt(point[key])} {ci}".strip()])
     shown = {"tp", "fp", "tn", "fn", "fpr", "tpr", "threshold", "false_reject_rate", "miss_rate"}
@@ -96,16 +96,16 @@ def fit_point_rows(point: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def _threshold_row(threshold: dict[str, Any], operating: bool) -> list[str]:
-    test = threshold.get("test", {})
+def _threshold_row(threshold: EvaluatedThreshold, operating: bool) -> list[str]:
+    test = threshold.test
     return [
-        str(threshold["threshold_id"]),
+        str(threshold.threshold_id),
         rule_text(threshold),
-        fmt_sig(threshold.get("value")),
-        str(threshold.get("fitted_on_split", NOT_RECORDED)),
-        fmt(test.get("accuracy")),
-        fmt(test.get("recall")),
-        fmt(test.get("fpr")),
+        fmt_sig(threshold.value),
+        str(threshold.fitted_on_split),
+        fmt(test["accuracy"]),
+        fmt(test["recall"]),
+        fmt(test["fpr"]),
         "operating" if operating else "",
     ]
 
@@ -133,17 +133,17 @@ def _bound(upper: Any, limit: Any, n_defective: Any) -> dict[str, str]:
 
 
 def _sensitivity_row(row: dict[str, Any]) -> list[str]:
-    shift = row.get("shift")
+    shift = row["shift"]
     label = "operating" if shift == 0 else fmt_signed(shift * 100.0, 0) + " %" if shift else "?"
-    return [label, fmt_sig(row.get("threshold")), *(fmt(row.get(m)) for m in SENSITIVITY_METRICS)]
+    return [label, fmt_sig(row["threshold"]), *(fmt(row[m]) for m in SENSITIVITY_METRICS)]
 
 
-def gallery_section(mode_doc: dict[str, Any], evaluate_dir: Path, limit: int) -> list[dict]:
+def gallery_section(mode_doc: Mode, evaluate_dir: Path, limit: int) -> list[dict]:
     """Up to ``limit`` images per outcome (TP, FP, FN) with heatmaps and mask outlines."""
-    gallery = mode_doc.get("gallery") or {}
+    gallery = mode_doc.gallery
     kinds = []
     for key, title, singular in GALLERY_KINDS:
-        files = list(gallery.get(key, []))[:limit]
+        files = list(gallery[key])[:limit]
         figures = [
             figure(
                 evaluate_dir / name,
@@ -158,35 +158,32 @@ def gallery_section(mode_doc: dict[str, Any], evaluate_dir: Path, limit: int) ->
                 "key": key,
                 "title": title,
                 "figures": figures,
-                "total": fmt(len(gallery.get(key, []))),
+                "total": fmt(len(gallery[key])),
             }
         )
     return kinds
 
 
-def robustness_section(mode_doc: dict[str, Any]) -> dict[str, Any]:
+def robustness_section(mode_doc: Mode) -> dict[str, Any]:
     """Metric changes under each perturbation of the test split, against the clean figures."""
-    point = operating_threshold(mode_doc)
     rows = [
         [
-            str(row.get("perturbation")),
-            fmt_value(row.get("level")),
-            fmt(row.get("auroc")),
-            fmt(row.get("accuracy")),
-            fmt_signed(row.get("delta_accuracy")),
+            str(row["perturbation"]),
+            fmt_value(row["level"]),
+            fmt(row["auroc"]),
+            fmt(row["accuracy"]),
+            fmt_signed(row["delta_accuracy"]),
         ]
-        for row in mode_doc.get("robustness", [])
+        for row in mode_doc.robustness
     ]
-    worst = min(
-        mode_doc.get("robustness", []), key=lambda r: r.get("delta_accuracy", 0), default=None
-    )
+    worst = min(mode_doc.robustness, key=lambda r: r["delta_accuracy"], default=None)
     return {
-        "clean_auroc": fmt(mode_doc["ranking"]["auroc"]),
-        "clean_accuracy": fmt(point["test"].get("accuracy")),
+        "clean_auroc": fmt(mode_doc.ranking.auroc),
+        "clean_accuracy": fmt(mode_doc.operating().test["accuracy"]),
         "rows": rows,
         "worst": (
-            f"{worst.get('perturbation')} at level {fmt_value(worst.get('level'))}: accuracy "
-            f"{fmt_signed(worst.get('delta_accuracy'))}"
+            f"{worst['perturbation']} at level {fmt_value(worst['level'])}: accuracy "
+            f"{fmt_signed(worst['delta_accuracy'])}"
             if worst
             else "no perturbation evaluated"
         ),

@@ -8,7 +8,9 @@ from typing import Any
 
 from pipeline.dossier.evidence import MissingEvidenceError
 from pipeline.dossier.figures import figure
-from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_ci, humanize
+from pipeline.dossier.formatting import fmt, fmt_ci, humanize
+from pipeline.evidence import EvaluatedThreshold, Evaluation, Mode
+from pipeline.evidence.evaluation import Modes
 
 MODE_TITLES = {
     "inline": "Inline pass/fail inspection",
@@ -26,50 +28,50 @@ OPERATING_METRICS = (
 WRITER = "run `dvc repro evaluate`"
 
 
-def operating_threshold(mode_doc: dict[str, Any]) -> dict[str, Any]:
-    """The threshold a mode operates at (``operating_threshold_id``)."""
-    wanted = mode_doc["operating_threshold_id"]
-    for threshold in mode_doc["thresholds"]:
-        if threshold["threshold_id"] == wanted:
-            return threshold
-    raise KeyError(f"operating threshold {wanted!r} is not among the mode's thresholds")
-
-
 def with_ci(value: Any, interval: Any) -> str:
     """``0.974 [0.958, 0.987]``."""
     return f"{fmt(value)} {fmt_ci(interval)}" if interval else fmt(value)
 
 
-def headline(mode_doc: dict[str, Any]) -> dict[str, str]:
+def headline(mode_doc: Mode) -> dict[str, str]:
     """Every headline metric of a mode as ``value [CI]`` text, keyed by metric."""
-    ranking, point = mode_doc["ranking"], operating_threshold(mode_doc)
+    ranking, point = mode_doc.ranking, mode_doc.operating()
     out = {
-        "auroc": with_ci(ranking["auroc"], ranking.get("ci", {}).get("auroc")),
-        "aupr": with_ci(ranking["aupr"], ranking.get("ci", {}).get("aupr")),
+        "auroc": with_ci(ranking.auroc, ranking.ci["auroc"]),
+        "aupr": with_ci(ranking.aupr, ranking.ci["aupr"]),
     }
     for key, _ in OPERATING_METRICS:
-        out[key] = with_ci(point["test"].get(key), point.get("test_ci", {}).get(key))
+        out[key] = with_ci(point.test[key], point.test_ci[key])
     return out
 
 
-def summary_rows(modes: dict[str, Any], order: list[str]) -> list[list[str]]:
+def summary_rows(modes: Modes, order: list[str]) -> list[list[str]]:
     """Rows ``[metric, mode A, mode B]`` of the side-by-side headline table."""
-    texts = {mode: headline(modes[mode]) for mode in order}
+    texts = {mode: headline(evaluated(modes, mode)) for mode in order}
     labels = [("auroc", "AUROC"), ("aupr", "AUPR"), *OPERATING_METRICS]
     return [[label, *(texts[mode][key] for mode in order)] for key, label in labels]
 
 
+def evaluated(modes: Modes, mode: str) -> Mode:
+    """A mode's evaluation; a dossier needs both modes evaluated."""
+    mode_doc = modes.of(mode)
+    if mode_doc is None:
+        raise MissingEvidenceError(
+            f"evaluation.json: modes.{mode} is null (evaluate ran without it); {WRITER}"
+        )
+    return mode_doc
+
+
 def mode_detail(
-    mode: str, mode_doc: dict[str, Any], evaluate_dir: Path, figures: bool = True
+    mode: str, mode_doc: Mode, evaluate_dir: Path, figures: bool = True
 ) -> dict[str, Any]:
     """Confusion matrix, per-defect-type recall, pixel metrics and (``figures``) the curves.
 
     The companion mode's curves are left to its own dossier: a registered version's run
     carries the plots of its own mode only.
     """
-    point = operating_threshold(mode_doc)
-    test = point["test"]
-    plots = mode_doc["plots"]
+    test = mode_doc.operating().test
+    plots = mode_doc.plots
     title = MODE_TITLES.get(mode, humanize(mode))
 
     def plot(key: str, caption: str) -> dict[str, str]:
@@ -83,12 +85,12 @@ def mode_detail(
     return {
         "mode": mode,
         "title": title,
-        "detector": str(mode_doc.get("detector", NOT_RECORDED)),
-        "score": str(mode_doc.get("score", NOT_RECORDED)),
-        "n_normal": fmt(mode_doc.get("n_test_normal")),
-        "n_defective": fmt(mode_doc.get("n_test_defective")),
-        "threshold_id": str(mode_doc["operating_threshold_id"]),
-        "confusion": {k: fmt(test.get(k)) for k in ("tp", "fp", "tn", "fn")},
+        "detector": str(mode_doc.detector),
+        "score": str(mode_doc.score),
+        "n_normal": fmt(mode_doc.n_test_normal),
+        "n_defective": fmt(mode_doc.n_test_defective),
+        "threshold_id": str(mode_doc.operating_threshold_id),
+        "confusion": {k: fmt(test[k]) for k in ("tp", "fp", "tn", "fn")},
         "curves": [
             plot("roc", f"ROC curve of the {title.lower()} mode on the test split."),
             plot("pr", f"Precision-recall curve of the {title.lower()} mode on the test split."),
@@ -101,32 +103,27 @@ def mode_detail(
         if figures
         else None,
         "per_defect": [
-            [name, fmt(facts.get("recall")), fmt_ci(facts.get("ci")), fmt(facts.get("n"))]
-            for name, facts in sorted(mode_doc.get("per_defect_type", {}).items())
+            [name, fmt(facts["recall"]), fmt_ci(facts["ci"]), fmt(facts["n"])]
+            for name, facts in sorted(mode_doc.per_defect_type.items())
         ],
         "pixel": [
             [humanize(k).upper() if k in ("auroc", "pro") else humanize(k), fmt(v)]
-            for k, v in (mode_doc.get("pixel") or {}).items()
+            for k, v in (mode_doc.pixel or {}).items()  # None: no pixel masks
         ],
     }
 
 
-def baselines_rows(evaluation: dict[str, Any]) -> list[list[str]]:
+def baselines_rows(evaluation: Evaluation) -> list[list[str]]:
     """Rows ``[name, description, AUROC [CI], AUPR, accuracy [CI], F1]`` of the baselines."""
-    rows = []
-    for item in evaluation.get("baselines", []):
-        ci = item.get("ci") or {}
-        rows.append(
-            [
-                str(item.get("name")),
-                str(item.get("description", "")),
-                with_ci(item.get("auroc"), ci.get("auroc")),
-                with_ci(item.get("aupr"), ci.get("aupr")),
-                with_ci(item.get("accuracy"), ci.get("accuracy")),
-                with_ci(item.get("f1"), ci.get("f1")),
-            ]
-        )
-    return rows
+    return [
+        [
+            str(item["name"]),
+            str(item["description"]),
+            # ci lists only the metrics an interval was bootstrapped for.
+            *(with_ci(item[k], item["ci"].get(k)) for k in ("auroc", "aupr", "accuracy", "f1")),
+        ]
+        for item in evaluation.baselines
+    ]
 
 
 def norm_score(name: Any) -> str:
@@ -135,18 +132,15 @@ def norm_score(name: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
 
 
-def ablation_rows(evaluation: dict[str, Any]) -> list[list[str]]:
+def ablation_rows(evaluation: Evaluation) -> list[list[str]]:
     """Score ablation, ours next to the paper's (``[score, ours AUROC, paper AUROC, ...]``)."""
-    paper = (evaluation.get("paper_reference") or {}).get("ablation") or []
-    if isinstance(paper, dict):
-        paper = [{"score": k, **v} for k, v in paper.items()]
-    paper_by = {norm_score(p.get("score")): p for p in paper if isinstance(p, dict)}
-    ours_by = {norm_score(o.get("score")): o for o in evaluation.get("ablation", [])}
+    paper_by = {norm_score(p["score"]): p for p in evaluation.paper_reference["ablation"]}
+    ours_by = {norm_score(o["score"]): o for o in evaluation.ablation}
     rows = []
     for key in [*ours_by, *(k for k in paper_by if k not in ours_by)]:
+        # A score is in one list or both; the paper gives some metrics only for some scores.
         ours, ref = ours_by.get(key, {}), paper_by.get(key, {})
-        name = ours.get("score", ref.get("score", key))
-        row = [str(name)]
+        row = [str((ours or ref)["score"])]
         for metric in ("auroc", "accuracy", "f1"):
             row += [_or_dash(ours.get(metric)), _or_dash(ref.get(metric))]
         rows.append(row)
@@ -157,10 +151,10 @@ def _or_dash(value: Any) -> str:
     return "\u2014" if value is None else fmt(value)
 
 
-def paper_rows(evaluation: dict[str, Any], mode: str) -> list[list[str]]:
+def paper_rows(evaluation: Evaluation, mode: str) -> list[list[str]]:
     """The paper's published figures for a mode next to ours where they are comparable."""
-    reference = (evaluation.get("paper_reference") or {}).get(mode) or {}
-    mode_doc = evaluation["modes"][mode]
+    reference = evaluation.paper_reference[mode]
+    mode_doc = evaluated(evaluation.modes, mode)
     rows = []
     for key, value in reference.items():
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -169,29 +163,29 @@ def paper_rows(evaluation: dict[str, Any], mode: str) -> list[list[str]]:
     return rows
 
 
-def _ours_for(key: str, mode_doc: dict[str, Any]) -> tuple[str, str]:
+def _ours_for(key: str, mode_doc: Mode) -> tuple[str, str]:
     """Our figure matching a paper metric name, with a note on comparability."""
     if "cross" in key or key.endswith("_cv"):
         return "\u2014", "paper figure from cross-validation; not comparable to a test figure"
-    ranking = mode_doc["ranking"]
+    ranking = mode_doc.ranking
     if "aupr" in key:
-        return fmt(ranking["aupr"]), "test split"
+        return fmt(ranking.aupr), "test split"
     if "auroc" in key or "auc" in key:
-        return fmt(ranking["auroc"]), "test split"
+        return fmt(ranking.auroc), "test split"
     unsupervised = "unsupervised" in key or "mean" in key
     threshold = _threshold_by_kind(mode_doc, unsupervised)
     for metric in ("accuracy", "precision", "recall", "f1"):
         if metric in key and threshold is not None:
-            rule = threshold.get("rule", "")
-            return fmt(threshold["test"].get(metric)), f"test split, threshold rule {rule}"
+            rule = threshold.rule
+            return fmt(threshold.test[metric]), f"test split, threshold rule {rule}"
     return "\u2014", "no matching figure in our evidence"
 
 
-def _threshold_by_kind(mode_doc: dict[str, Any], unsupervised: bool) -> dict[str, Any] | None:
+def _threshold_by_kind(mode_doc: Mode, unsupervised: bool) -> EvaluatedThreshold | None:
     """The operating threshold, or for an 'unsupervised' figure the mean + k sd one."""
     if not unsupervised:
-        return operating_threshold(mode_doc)
-    for threshold in mode_doc["thresholds"]:
-        if "mean" in str(threshold.get("rule", "")) or "sigma" in str(threshold.get("rule", "")):
+        return mode_doc.operating()
+    for threshold in mode_doc.thresholds:
+        if "mean" in threshold.rule or "sigma" in threshold.rule:
             return threshold
     return None

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.dossier.context_data import models_of
-from pipeline.dossier.context_performance import with_ci
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_signed
+from pipeline.dossier.sections.performance import with_ci
 from pipeline.evaluation.studies import CEILING, RESOLUTION, Study
 
 # The study scores the inline detector with evaluate's own scorer on the same test split, so
@@ -50,7 +49,7 @@ def working_size(documents: dict[str, Any]) -> list[int] | None:
     inline = evaluated_inline(documents)
     if inline.get("working_resolution"):
         return list(inline["working_resolution"])
-    trained = models_of(documents.get("train_summary") or {}).get(str(inline.get("detector")))
+    trained = documents["train_summary"]["models"].get(str(inline.get("detector")))
     if trained and "image_height" in trained and "image_width" in trained:
         return [trained["image_height"], trained["image_width"]]
     return None

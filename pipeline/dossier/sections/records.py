@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.dossier.blocks import blocks, control_line, find_key
-from pipeline.dossier.evidence import EvidencePaths
+from pipeline.dossier.evidence import Documents, EvidencePaths
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_value, humanize
+from pipeline.evidence import MonitorSummary
 from pipeline.provenance import sha256_file
 from pipeline.registry.audit import MEANINGS, verify_log
 
@@ -48,18 +49,19 @@ def reviewed_section(content: Any, label: str) -> dict[str, Any]:
     return {"control": control_line(content, label), "blocks": blocks(content)}
 
 
-def monitoring_section(summary: dict[str, Any], plan: Any, label: str) -> dict[str, Any]:
+def monitoring_section(summary: MonitorSummary, plan: Any, label: str) -> dict[str, Any]:
     """The fitted monitor's reference distribution and control limits, with the plan."""
-    reference = find_key(summary, "reference") or {}
-    limits = find_key(reference, "limit") or find_key(summary, "limit") or {}
+    limits = find_key(summary.reference, "limit") or {}
     return {
         "estimator": [
-            ["Feature layer", fmt(summary.get("layer"))],
-            ["Kept feature dimensions", fmt(summary.get("n_features_kept"))],
-            ["Covariance estimator", fmt_value(find_key(summary, "covariance"))],
+            ["Feature layer", fmt(summary.layer)],
+            ["Kept feature dimensions", fmt(summary.n_features_kept)],
+            ["Covariance estimator", fmt_value(summary.covariance)],
         ],
         "reference": [
-            [humanize(k), fmt_value(v)] for k, v in reference.items() if not isinstance(v, dict)
+            [humanize(k), fmt_value(v)]
+            for k, v in summary.reference.items()
+            if not isinstance(v, dict)
         ],
         "limits": [[humanize(k), fmt_value(v)] for k, v in limits.items()],
         "plan": reviewed_section(plan, label),
@@ -138,21 +140,31 @@ def audit_section(paths: EvidencePaths, entries: list[dict], model_name: str) ->
     return {"present": True, "status": status, "rows": rows}
 
 
-def provenance_rows(documents: dict[str, Any], files: dict[str, Path]) -> list[list[str]]:
+def provenance_rows(documents: Documents, files: dict[str, Path]) -> list[list[str]]:
     """The test log: each evidence file with its stage, commit, data version, seed and sha256."""
     rows = []
-    for key, doc in documents.items():
-        if not isinstance(doc, dict) or key not in files:
+    for key, doc in documents.present().items():
+        if key not in files:
             continue
-        prov = doc.get("provenance") or {}
+        # metrics.json and thresholds.json carry no provenance.
+        prov = getattr(doc, "provenance", None)
+        facts = (
+            ["", NOT_RECORDED, NOT_RECORDED, None]
+            if prov is None
+            else [
+                " (sources dirty)" if prov.git_dirty else "",
+                str(prov.git_commit),
+                str(prov.data_md5),
+                prov.seed,
+            ]
+        )
         rows.append(
             [
-                str(prov.get("stage", key)),
+                key if prov is None else str(prov.stage),
                 files[key].name,
-                str(prov.get("git_commit", NOT_RECORDED))[:12]
-                + (" (sources dirty)" if prov.get("git_dirty") else ""),
-                str(prov.get("data_md5", NOT_RECORDED))[:12],
-                fmt(prov.get("seed")),
+                str(facts[1])[:12] + str(facts[0]),
+                str(facts[2])[:12],
+                fmt(facts[3]),
                 sha256_file(files[key])[:16],
             ]
         )

@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pipeline.dossier.context_performance import operating_threshold
+from pipeline.dossier.evidence import Documents
 from pipeline.dossier.formatting import fmt, fmt_ci, fmt_signed, fmt_value
+from pipeline.dossier.sections.performance import evaluated
+from pipeline.evidence import Mode
 
 Z95 = 1.959963984540054
 LABELS = {
@@ -27,12 +29,15 @@ LABELS = {
 COMPARED_STAGES = ("split_summary", "governance", "train_summary", "evaluation", "monitor_summary")
 
 
-def _metrics(mode_doc: dict[str, Any]) -> dict[str, tuple[float, list[float] | None]]:
-    ranking, point = mode_doc["ranking"], operating_threshold(mode_doc)
-    out = {k: (ranking[k], ranking.get("ci", {}).get(k)) for k in ("auroc", "aupr")}
+def _metrics(mode_doc: Mode) -> dict[str, tuple[Any, list[float] | None]]:
+    ranking, point = mode_doc.ranking, mode_doc.operating()
+    out: dict[str, tuple[Any, list[float] | None]] = {
+        "auroc": (ranking.auroc, ranking.ci["auroc"]),
+        "aupr": (ranking.aupr, ranking.ci["aupr"]),
+    }
     for key in ("accuracy", "recall", "miss_rate", "fpr", "f1"):
-        out[key] = (point["test"].get(key), point.get("test_ci", {}).get(key))
-    out["miss_rate_upper_95"] = (point.get("miss_rate_upper_95"), None)
+        out[key] = (point.test[key], point.test_ci[key])
+    out["miss_rate_upper_95"] = (point.miss_rate_upper_95, None)
     return out
 
 
@@ -46,20 +51,20 @@ def delta_interval(a_ci: list[float] | None, b_ci: list[float] | None, delta: fl
 
 
 def comparison_section(
-    candidate: dict[str, Any], champion: dict[str, Any], mode: str, champion_label: str
+    candidate: Documents, champion: Documents, mode: str, champion_label: str
 ) -> dict[str, Any]:
     """Deltas (candidate - champion) with intervals, and what changed in data and parameters."""
-    ours = _metrics(candidate["evaluation"]["modes"][mode])
-    theirs = _metrics(champion["evaluation"]["modes"][mode])
+    ours = _metrics(evaluated(candidate.evaluation.modes, mode))
+    theirs = _metrics(evaluated(champion.evaluation.modes, mode))
     rows = []
     for key, (value, ci) in ours.items():
-        old, old_ci = theirs.get(key, (None, None))
+        old, old_ci = theirs[key]
         delta = (
             value - old if isinstance(value, int | float) and isinstance(old, int | float) else None
         )
         rows.append(
             [
-                LABELS.get(key, key),
+                LABELS[key],
                 f"{fmt(old)} {fmt_ci(old_ci) if old_ci else ''}".strip(),
                 f"{fmt(value)} {fmt_ci(ci) if ci else ''}".strip(),
                 fmt_signed(delta),
@@ -74,14 +79,16 @@ def comparison_section(
     }
 
 
-def _data_changes(candidate: dict[str, Any], champion: dict[str, Any]) -> list[list[str]]:
+def _data_changes(candidate: Documents, champion: Documents) -> list[list[str]]:
     """Dataset hash (always) and the split sizes that changed, champion vs candidate."""
     old_md5, new_md5 = _md5(champion), _md5(candidate)
     rows = [["data.dvc md5", old_md5, new_md5, "changed" if old_md5 != new_md5 else "same"]]
-    new, old = candidate["split_summary"]["splits"], champion["split_summary"]["splits"]
+    new, old = candidate.split_summary.splits, champion.split_summary.splits
     for split in sorted(set(new) | set(old)):
         for column in ("images", "normal", "defective"):
-            a, b = old.get(split, {}).get(column), new.get(split, {}).get(column)
+            # A split one of the two versions does not have counts as absent (None).
+            a = getattr(old[split], column) if split in old else None
+            b = getattr(new[split], column) if split in new else None
             if a != b:
                 rows.append([f"{split} {column}", fmt(a), fmt(b), "changed"])
     if len(rows) == 1:
@@ -89,19 +96,21 @@ def _data_changes(candidate: dict[str, Any], champion: dict[str, Any]) -> list[l
     return rows
 
 
-def _md5(documents: dict[str, Any]) -> str:
-    return str(documents["evaluation"].get("provenance", {}).get("data_md5", "not recorded"))
+def _md5(documents: Documents) -> str:
+    md5 = documents.evaluation.provenance.data_md5
+    return "not recorded" if md5 is None else str(md5)
 
 
-def _param_changes(candidate: dict[str, Any], champion: dict[str, Any]) -> list[list[str]]:
+def _param_changes(candidate: Documents, champion: Documents) -> list[list[str]]:
     """Every stage parameter whose value differs (stage, key, champion, candidate)."""
     rows = []
     for stage in COMPARED_STAGES:
-        provenance = (candidate.get(stage) or {}).get("provenance", {})
-        new = provenance.get("params") or {}
-        old = (champion.get(stage) or {}).get("provenance", {}).get("params") or {}
-        name = str(provenance.get("stage", stage))
+        provenance = getattr(candidate, stage).provenance
+        new, old = provenance.params, getattr(champion, stage).provenance.params
         for key in sorted(set(new) | set(old)):
+            # A key one version's params lack (added or removed) shows as None.
             if new.get(key) != old.get(key):
-                rows.append([name, key, fmt_value(old.get(key)), fmt_value(new.get(key))])
+                rows.append(
+                    [provenance.stage, key, fmt_value(old.get(key)), fmt_value(new.get(key))]
+                )
     return rows

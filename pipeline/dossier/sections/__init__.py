@@ -1,0 +1,1 @@
+"""Dossier section builders: one module per section or group; ``dossier.context`` assembles."""
