@@ -1,92 +1,79 @@
-"""Benchmark study documents as the scripts under benchmarks/ write them, in miniature.
+"""Benchmark study documents in miniature, built from the studies the scripts under benchmarks/
+last wrote (``benchmarks/results/*.json``) so their shape cannot drift from the writers'.
 
-``resolution_study`` follows ``benchmarks/resolution_study.py``'s JSON and ``ceiling_study``
-``benchmarks/detectability_ceiling.py``'s (figures invented, three defect types).
+Only the figures the tests assert on are replaced (three defect types, invented AUROCs); every
+other key is the real study's, so ``pipeline.evidence.Evaluation`` parses them strictly.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 CHECKPOINT_SHA256 = "ab" * 32
 CEILING_PER_TYPE = {"burn": 0.30, "channel": 0.5339, "void": 0.95}
 INLINE_PER_TYPE = {"burn": 0.9183, "channel": 0.6019, "void": 0.8226}
 
 
-def resolution_row(height: int, width: int, auroc: float, ci: bool = True) -> dict[str, Any]:
-    """One size's result; ``ci=False`` leaves the interval out (older studies)."""
-    row: dict[str, Any] = {
-        "image_height": height,
-        "image_width": width,
-        "val_auroc": auroc,
-        "val_aupr": auroc - 0.2,
-        "train_seconds_per_epoch": height / 12.5,
-        "inference_ms_per_image": height / 2.0,
-        "best_epoch": 15,
-        "epochs_run": 15,
-    }
-    if ci:
-        row["val_ci"] = {"auroc": [auroc - 0.1, auroc + 0.05], "aupr": [0.3, 0.8]}
+@cache
+def _written(name: str) -> dict[str, Any]:
+    return json.loads((RESULTS / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def written(name: str) -> dict[str, Any]:
+    """A fresh copy of ``benchmarks/results/<name>.json`` as its script wrote it."""
+    return copy.deepcopy(_written(name))
+
+
+def resolution_row(height: int, width: int, auroc: float) -> dict[str, Any]:
+    """One size's result: the real study's first row with this size and these figures."""
+    row = written("resolution_study")["results"][0]
+    row.update(
+        image_height=height,
+        image_width=width,
+        val_auroc=auroc,
+        val_aupr=auroc - 0.2,
+        val_ci={"auroc": [auroc - 0.1, auroc + 0.05], "aupr": [0.3, 0.8]},
+        train_seconds_per_epoch=height / 12.5,
+        inference_ms_per_image=height / 2.0,
+    )
     return row
 
 
 def resolution_study(rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A study of 16 x 192, 32 x 384 and 64 x 768 (the last without an interval)."""
-    return {
-        "description": "inline detector trained briefly at each working resolution",
-        "detector": "attention_ae",
-        "score": "four_ms_ssim",
-        "split": "val",
-        "results": rows
-        or [
-            resolution_row(16, 192, 0.8042),
-            resolution_row(32, 384, 0.8617),
-            resolution_row(64, 768, 0.8225, ci=False),
-        ],
-        "provenance": {"stage": "resolution_study", "params": {"epochs_cap": 15}},
-    }
+    """The real resolution study (15 epochs cap) with 16 x 192, 32 x 384 and 64 x 768 rows."""
+    study = written("resolution_study")
+    study["results"] = rows or [
+        resolution_row(16, 192, 0.8042),
+        resolution_row(32, 384, 0.8617),
+        resolution_row(64, 768, 0.8225),
+    ]
+    return study
 
 
-def inline_figures(auroc: float = 0.7641, sha256: str | None = CHECKPOINT_SHA256) -> dict:
-    """The study's ``inline_detector`` entry; ``sha256=None`` as before it was recorded."""
-    inline: dict[str, Any] = {
-        "detector": "attention_ae",
-        "auroc": auroc,
-        "auroc_ci": [0.7128, 0.8124],
-        "per_type_auroc": dict(INLINE_PER_TYPE),
-    }
-    if sha256 is not None:
-        inline["checkpoint_sha256"] = sha256
+def inline_figures(auroc: float = 0.7641, sha256: str = CHECKPOINT_SHA256) -> dict[str, Any]:
+    """The study's ``inline_detector`` entry with this AUROC and checkpoint."""
+    inline = written("detectability_ceiling")["inline_detector"]
+    inline.update(
+        auroc=auroc,
+        auroc_ci=[0.7128, 0.8124],
+        checkpoint_sha256=sha256,
+        per_type_auroc=dict(INLINE_PER_TYPE),
+    )
     return inline
 
 
 def ceiling_study(inline: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A ceiling study at 32 x 384 next to ``inline`` (default ``inline_figures()``)."""
-    return {
-        "what": "supervised CNN on an independent labelled reference set, scored on test",
-        "working_size": [32, 384],
-        "alignment": {"kind": "band", "band_rows": [0.25, 0.75]},
-        "reference": {
-            "synth_seed": 777,
-            "normal_events": 300,
-            "defect_events": 840,
-            "images": 2280,
-            "defective_images": 1680,
-        },
-        "chosen_epoch": 1,
-        "history": [
-            {"epoch": 0, "loss": 0.78, "holdout_auroc": 0.81, "seconds": 5.1},
-            {"epoch": 1, "loss": 0.71, "holdout_auroc": 0.93, "seconds": 4.7},
-            {"epoch": 2, "loss": 0.69, "holdout_auroc": 0.92, "seconds": 4.8},
-        ],
-        "test": {
-            "n_normal": 180,
-            "n_defective": 180,
-            "auroc": 0.9012,
-            "auroc_ci": [0.8722, 0.9358],
-            "aupr": 0.88,
-            "per_type_auroc": dict(CEILING_PER_TYPE),
-        },
-        "inline_detector": inline_figures() if inline is None else inline,
-        "provenance": {"stage": "detectability_ceiling"},
-    }
+    """The real ceiling study at 32 x 384, three epochs (the second chosen), next to
+    ``inline`` (default ``inline_figures()``)."""
+    study = written("detectability_ceiling")
+    study.update(working_size=[32, 384], chosen_epoch=1, history=study["history"][:3])
+    study["test"].update(
+        auroc=0.9012, auroc_ci=[0.8722, 0.9358], per_type_auroc=dict(CEILING_PER_TYPE)
+    )
+    study["inline_detector"] = inline_figures() if inline is None else inline
+    return study

@@ -115,8 +115,8 @@ def build_context(
             ],
             "paper_source": str(evaluation.paper_reference.get("source", "")),
             "ablation": perf.ablation_rows(evaluation),
-            "resolution": studies.resolution_section(documents.as_dicts()),
-            "ceiling": studies.ceiling_section(documents.as_dicts()),
+            "resolution": studies.resolution_section(documents),
+            "ceiling": studies.ceiling_section(documents),
             "comparison": _comparison(documents, mode, champion),
         },
         "thresholds": [

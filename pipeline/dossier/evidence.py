@@ -27,7 +27,6 @@ from pipeline.evidence import (
     Thresholds,
     TrainSummary,
 )
-from pipeline.evidence.convert import to_dict
 from pipeline.provenance import sha256_file
 
 # Documents of pipeline.evidence.DOCUMENTS a dossier cannot do without; the others are
@@ -135,15 +134,6 @@ class Documents:
         """The documents read, by name (required ones first)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return {name: doc for name, doc in values.items() if doc is not None}
-
-    def as_dicts(self) -> dict[str, Any]:
-        """Every document as its JSON object (None when absent): for ``sections.studies``,
-        which still reads the benchmark studies' verbatim dicts."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
-
-
-def _plain(document: Any) -> Any:
-    return None if document is None else to_dict(document)
 
 
 def load_evidence(paths: EvidencePaths) -> Documents:

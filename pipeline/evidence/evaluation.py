@@ -1,9 +1,10 @@
 """Evidence documents of the ``evaluate`` stage, and the operating-threshold lookup.
 
-Verbatim (``dict[str, Any]``): the studies carried from ``benchmarks/`` (``resolution_study``,
-``detectability_ceiling``), ``paper_reference``, ablation/baseline rows, per-threshold ``test``
-metrics and their CIs, ``sensitivity`` rows, ``robustness`` rows, ``per_defect_type``,
-``pixel``, ``seal_path`` (packaged as is by ``register``), ``gallery`` and ``plots``.
+The two studies carried from ``benchmarks/`` (``resolution_study``, ``detectability_ceiling``)
+are typed by what their scripts write. Verbatim (``dict[str, Any]``): ``paper_reference``,
+ablation/baseline rows, per-threshold ``test`` metrics and their CIs, ``sensitivity`` rows,
+``robustness`` rows, ``per_defect_type``, ``pixel``, ``seal_path`` (packaged as is by
+``register``), ``gallery`` and ``plots``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,109 @@ class Modes:
 
 
 @dataclass(frozen=True)
+class ResolutionResult:
+    """One working size of ``benchmarks/resolution_study.py``, scored on the val split;
+    ``val_ci`` is {metric: [low, high]}."""
+
+    image_height: int
+    image_width: int
+    parameters: int
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    train_seconds_per_epoch: float
+    inference_ms_per_image: float
+    val_auroc: float
+    val_aupr: float
+    val_ci: dict[str, list[float]]
+    roi_kind: str
+
+    def size(self) -> list[int]:
+        """``[height, width]``, as ``working_resolution`` records it."""
+        return [self.image_height, self.image_width]
+
+
+@dataclass(frozen=True)
+class ResolutionStudy:
+    """``benchmarks/resolution_study.py``'s JSON: why the model runs at its working size.
+
+    ``provenance.params`` holds the study's settings (``sizes``, ``epochs_cap``, ``train``).
+    """
+
+    description: str
+    detector: str
+    score: str
+    split: str
+    results: list[ResolutionResult]
+    provenance: Provenance
+
+    def epochs_cap(self) -> Any:
+        """The most epochs each size trained for (None when the settings lack it)."""
+        return self.provenance.params.get("epochs_cap")
+
+
+@dataclass(frozen=True)
+class CeilingReference:
+    """The labelled reference set the supervised ceiling was trained on."""
+
+    synth_seed: int
+    normal_events: int
+    defect_events: int
+    images: int
+    defective_images: int
+
+
+@dataclass(frozen=True)
+class CeilingEpoch:
+    """One training epoch of the supervised ceiling, judged on its holdout events."""
+
+    epoch: int
+    loss: float
+    holdout_auroc: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CeilingTest:
+    """The supervised ceiling on the test split (``auroc_ci`` is [low, high])."""
+
+    n_normal: int
+    n_defective: int
+    auroc: float
+    auroc_ci: list[float]
+    aupr: float
+    per_type_auroc: dict[str, float]
+
+
+@dataclass(frozen=True)
+class InlineFigures:
+    """The inline detector scored as ``evaluate`` scores it, on the same test split."""
+
+    detector: str
+    score: str
+    checkpoint_sha256: str
+    auroc: float
+    auroc_ci: list[float]
+    per_type_auroc: dict[str, float]
+
+
+@dataclass(frozen=True)
+class CeilingStudy:
+    """``benchmarks/detectability_ceiling.py``'s JSON; ``alignment`` is verbatim and
+    ``inline_detector`` is null when no trained inline checkpoint was found."""
+
+    what: str
+    working_size: list[int]
+    alignment: dict[str, Any]
+    reference: CeilingReference
+    chosen_epoch: int
+    history: list[CeilingEpoch]
+    test: CeilingTest
+    inline_detector: InlineFigures | None
+    provenance: Provenance
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """``evaluate/evaluation.json``."""
 
@@ -95,8 +199,8 @@ class Evaluation:
     baselines: list[dict[str, Any]]
     baselines_skipped: list[Any]
     paper_reference: dict[str, Any]
-    resolution_study: dict[str, Any] | None
-    detectability_ceiling: dict[str, Any] | None
+    resolution_study: ResolutionStudy | None
+    detectability_ceiling: CeilingStudy | None
     torch_numerics: dict[str, Any]
     provenance: Provenance
 

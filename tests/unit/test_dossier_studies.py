@@ -1,19 +1,27 @@
 """Section 7's benchmark studies: the resolution table, the detectability ceiling next to the
-inline detector, the warning when the ceiling scored another model, and "not recorded"."""
+inline detector, the warning when the ceiling scored another model, and "not recorded".
+
+The documents are the fixture evidence parsed strictly, with studies built from the ones the
+benchmark scripts last wrote (tests/study_world.py): no hand-built partial dict can go stale.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pipeline import evidence
 from pipeline.dossier.context import build_context
-from pipeline.dossier.evidence import EvidencePaths
+from pipeline.dossier.evidence import Documents, EvidencePaths, load_evidence
 from pipeline.dossier.render import render_html
 from pipeline.dossier.sections.studies import ceiling_section, resolution_section
 from pipeline.evaluation.studies import CEILING, RESOLUTION
-from tests.dossier_world import TEMPLATES, edit_json, make_world
+from pipeline.evidence import Evaluation
+from tests.dossier_world import FIXTURE, TEMPLATES, edit_json, make_world
 from tests.study_world import (
     CHECKPOINT_SHA256,
     ceiling_study,
@@ -25,52 +33,77 @@ from tests.study_world import (
 EVALUATED_AUROC = 0.7641
 
 
-def evidence(
+def fixture_documents() -> Documents:
+    """The fixture's evidence documents, read as the dossier reads them."""
+    paths = EvidencePaths(
+        evidence_dir=FIXTURE,
+        validation_dir=FIXTURE,
+        dataset_info=FIXTURE / "dataset.json",
+        dvc_lock=FIXTURE / "dvc_lock.yaml",
+        data_dvc=FIXTURE / "data_dvc.yaml",
+    )
+    return load_evidence(paths)
+
+
+def evidence_with(
     *,
     studies: dict[str, Any] | None = None,
     working_resolution: list[int] | None = None,
-    monitor_sha256: str | None = CHECKPOINT_SHA256,
+    monitor_sha256: str = CHECKPOINT_SHA256,
     monitor_detector: str = "attention_ae",
-) -> dict[str, Any]:
-    """The documents the study sections read: evaluation, train and monitor summaries."""
-    inline: dict[str, Any] = {"detector": "attention_ae", "ranking": {"auroc": EVALUATED_AUROC}}
-    if working_resolution is not None:
-        inline["working_resolution"] = working_resolution
-    checkpoint = {"path": "artifacts/train/attention_ae/model.pt", "sha256": monitor_sha256}
-    return {
-        "evaluation": {"modes": {"inline": inline, "monitoring": None}, **(studies or {})},
-        "train_summary": {
-            "models": {"attention_ae": {"parameters": 1, "image_height": 64, "image_width": 768}}
-        },
-        "monitor_summary": {"detector": monitor_detector, "checkpoint": checkpoint},
-    }
+    own_per_type: dict[str, dict[str, Any]] | None = None,
+) -> Documents:
+    """The fixture documents with these studies in evaluation.json (parsed strictly), the
+    inline mode at ``working_resolution`` with AUROC ``EVALUATED_AUROC``, and fit_monitor's
+    checkpoint."""
+    raw = json.loads((FIXTURE / "evaluate" / "evaluation.json").read_text(encoding="utf-8"))
+    inline = raw["modes"]["inline"]
+    inline["ranking"]["auroc"] = EVALUATED_AUROC
+    inline["working_resolution"] = working_resolution or [64, 768]
+    if own_per_type is not None:
+        inline["per_defect_type"] = own_per_type
+    raw.update(studies or {})
+    documents = fixture_documents()
+    checkpoint = {**documents.monitor_summary.checkpoint, "sha256": monitor_sha256}
+    monitor = dataclasses.replace(
+        documents.monitor_summary, detector=monitor_detector, checkpoint=checkpoint
+    )
+    return dataclasses.replace(
+        documents, evaluation=evidence.parse(Evaluation, raw), monitor_summary=monitor
+    )
 
 
-def with_ceiling(inline: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:
+def with_ceiling(inline: dict[str, Any] | None, **kwargs: Any) -> Documents:
     """Evidence with a ceiling study; the evaluated model at the study's size unless given."""
     study = ceiling_study()
     study["inline_detector"] = inline
     kwargs.setdefault("working_resolution", [32, 384])
-    return evidence(studies={CEILING.key: study}, **kwargs)
+    return evidence_with(studies={CEILING.key: study}, **kwargs)
 
 
 def test_resolution_table_has_a_row_per_size_and_marks_the_chosen_one() -> None:
-    documents = evidence(studies={RESOLUTION.key: resolution_study()}, working_resolution=[32, 384])
+    study = resolution_study()
+    documents = evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
     section = resolution_section(documents)
     assert section["recorded"] and section["epochs_cap"] == "15"
+    assert (section["detector"], section["score"], section["split"]) == (
+        study["detector"],
+        study["score"],
+        "val",
+    )
     assert section["rows"] == [
         ["16 x 192", "0.804 [0.704, 0.854]", "1.28", "8.0"],
         ["32 x 384 (chosen)", "0.862 [0.762, 0.912]", "2.56", "16.0"],
-        ["64 x 768", "0.823", "5.12", "32.0"],  # no interval recorded: value alone
+        ["64 x 768", "0.823 [0.723, 0.873]", "5.12", "32.0"],
     ]
     assert section["chosen_note"] == "This model runs at 32 x 384 (marked chosen)."
 
 
-def test_chosen_size_falls_back_to_the_trained_size_and_says_when_it_was_not_studied() -> None:
-    documents = evidence(studies={RESOLUTION.key: resolution_study()})
+def test_chosen_size_is_the_evaluated_one_and_the_note_says_when_it_was_not_studied() -> None:
+    documents = evidence_with(studies={RESOLUTION.key: resolution_study()})
     assert resolution_section(documents)["rows"][2][0] == "64 x 768 (chosen)"
     study = resolution_study([resolution_row(16, 192, 0.8), resolution_row(32, 384, 0.9)])
-    section = resolution_section(evidence(studies={RESOLUTION.key: study}))
+    section = resolution_section(evidence_with(studies={RESOLUTION.key: study}))
     assert not any("chosen" in row[0] for row in section["rows"])
     assert (
         section["chosen_note"]
@@ -112,11 +145,11 @@ def test_ceiling_of_another_checkpoint_is_flagged_even_with_equal_auroc() -> Non
     ("studied_auroc", "stale"),
     [(EVALUATED_AUROC, False), (EVALUATED_AUROC + 5e-7, False), (0.80, True)],
 )
-def test_without_a_recorded_hash_the_overall_auroc_decides(
+def test_without_the_evaluated_hash_the_overall_auroc_decides(
     studied_auroc: float, stale: bool
 ) -> None:
-    unhashed = inline_figures(auroc=studied_auroc, sha256=None)
-    warning = ceiling_section(with_ceiling(unhashed))["warning"]
+    other = inline_figures(auroc=studied_auroc, sha256="cd" * 32)
+    warning = ceiling_section(with_ceiling(other, monitor_sha256=""))["warning"]
     assert ("another model version" in warning) is stale
     assert bool(warning) is stale
 
@@ -127,14 +160,6 @@ def test_monitor_hash_of_another_detector_is_not_taken_for_the_evaluated_one() -
     assert "AUROC 0.800000 differs from this evaluation's 0.764100" in warning
 
 
-def test_a_study_that_cannot_be_matched_to_this_model_says_so() -> None:
-    bare = {"detector": "attention_ae", "per_type_auroc": {}}
-    warning = ceiling_section(with_ceiling(bare))["warning"]
-    assert (
-        warning == "Warning: whether the study's inline figures are this model's is not recorded."
-    )
-
-
 def test_ceiling_without_an_inline_detector_leaves_its_column_not_recorded() -> None:
     section = ceiling_section(with_ceiling(None))
     assert not section["inline_recorded"] and section["warning"] == ""
@@ -142,10 +167,8 @@ def test_ceiling_without_an_inline_detector_leaves_its_column_not_recorded() -> 
     assert [row[3] for row in section["rows"]] == ["\u2014"] * 4
 
 
-@pytest.mark.parametrize("value", ["absent", None])
-def test_missing_studies_are_not_recorded(value: Any) -> None:
-    studies = {} if value == "absent" else {RESOLUTION.key: None, CEILING.key: None}
-    documents = evidence(studies=studies)
+def test_missing_studies_are_not_recorded() -> None:
+    documents = fixture_documents()  # evaluate ran without --resolution-study/--ceiling-study
     for section, study in (
         (resolution_section(documents), RESOLUTION),
         (ceiling_section(documents), CEILING),
@@ -197,14 +220,16 @@ def render(paths: EvidencePaths) -> str:
 
 
 def test_the_inline_column_is_this_evaluations_own_when_it_has_per_type_auroc() -> None:
-    documents = with_ceiling(inline_figures(auroc=0.5, sha256="cd" * 32))  # a stale copy
-    inline = documents["evaluation"]["modes"]["inline"]
-    inline["ranking"] = {"auroc": 0.8123, "ci": {"auroc": [0.76, 0.86]}}
-    inline["per_defect_type"] = {"burn": {"recall": 0.9, "auroc": 0.99}, "void": {"auroc": 0.8}}
-    section = ceiling_section(documents)
+    own = {"burn": {"recall": 0.9, "auroc": 0.99}, "void": {"recall": 0.8, "auroc": 0.8}}
+    stale_copy = inline_figures(auroc=0.5, sha256="cd" * 32)
+    section = ceiling_section(with_ceiling(stale_copy, own_per_type=own))
     assert section["warning"] == ""  # the stale copy is not used, so it cannot mislead
     assert section["rows"][0] == ["burn", "0.300", "0.990", "+0.690"]
-    assert section["rows"][-1][2] == "0.812 [0.760, 0.860]"
+    ranking = fixture_documents().evaluation.modes.inline.ranking
+    assert (
+        section["rows"][-1][2]
+        == f"0.764 [{ranking.ci['auroc'][0]:.3f}, {ranking.ci['auroc'][1]:.3f}]"
+    )
 
 
 def test_a_ceiling_at_another_working_size_is_flagged() -> None:

@@ -4,6 +4,7 @@ byte for byte, and a renamed key is an error naming the file, the key and the st
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from pipeline import evidence
 from pipeline.evidence.io import dumps
-from tests.dossier_world import FIXTURE
+from tests.dossier_world import FIXTURE, ROOT
 
 
 @pytest.mark.parametrize("name", sorted(evidence.DOCUMENTS))
@@ -79,3 +80,35 @@ def _walk(content: dict, key: str) -> tuple[dict, str]:
     if index:
         return content[name][int(index.split("]")[0])], last.split(".")[-1]
     return content, last
+
+
+def _with_written_studies() -> dict:
+    """The fixture's evaluation.json carrying the studies benchmarks/ last wrote."""
+    content = json.loads((FIXTURE / "evaluate" / "evaluation.json").read_text())
+    for key in ("resolution_study", "detectability_ceiling"):
+        content[key] = json.loads((ROOT / "benchmarks" / "results" / f"{key}.json").read_text())
+    return content
+
+
+def test_the_written_benchmark_studies_round_trip_in_evaluation_json() -> None:
+    content = _with_written_studies()
+    document = evidence.parse(evidence.Evaluation, content)
+    assert document.resolution_study is not None and document.detectability_ceiling is not None
+    assert dumps(document) == json.dumps(content, indent=2, sort_keys=True) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "renamed"),
+    [
+        ("resolution_study.results[1].val_auroc", "auroc"),
+        ("detectability_ceiling.inline_detector.checkpoint_sha256", "sha256"),
+        ("detectability_ceiling.test.per_type_auroc", "per_type"),
+    ],
+)
+def test_a_renamed_study_key_fails_naming_it(key: str, renamed: str) -> None:
+    content = _with_written_studies()
+    parent, last = _walk(content, key)
+    parent[renamed] = parent.pop(last)
+    expected = re.escape(f"key '{key.rsplit('.', 1)[0]}.{renamed}' unknown")
+    with pytest.raises(evidence.EvidenceError, match=expected):
+        evidence.parse(evidence.Evaluation, content)
