@@ -22,11 +22,11 @@ from pipeline.dossier.evidence import (
     evidence_digest,
     load_evidence,
     read_json,
-    read_jsonl,
     read_yaml,
 )
 from pipeline.dossier.formatting import NOT_RECORDED
 from pipeline.dossier.outline import outline
+from pipeline.dossier.registers import AuditEntry, read_audit_log
 from pipeline.dossier.sections import data, records, studies
 from pipeline.dossier.sections import performance as perf
 from pipeline.dossier.sections.comparison import comparison_section
@@ -72,7 +72,7 @@ def build_context(
     documents = load_evidence(paths)
     reviewed = _reviewed_files(paths)
     files = digest_files(paths)
-    entries = read_jsonl(paths.audit_log)
+    entries = read_audit_log(paths.audit_log)
     identity = _identity(documents, mode, default_model_name)
     verdict = judge(documents, mode, paths.validation(ACCEPTANCE_CRITERIA))
     miss_limits = verdict.pop("miss_limits")
@@ -254,7 +254,7 @@ def _traceability(
     reviewed: dict[str, Any],
     identity: dict[str, Any],
     meta: dict[str, Any],
-    entries: list[dict[str, Any]],
+    entries: list[AuditEntry],
 ) -> dict[str, Any]:
     """The lineage chain and the records behind it."""
     prov = documents.evaluation.provenance

@@ -108,14 +108,6 @@ def read_yaml(path: Path, writer: str) -> Any:
         raise MissingEvidenceError(f"{path}: not valid YAML ({error}); {writer}") from error
 
 
-def read_jsonl(path: Path | None) -> list[dict[str, Any]]:
-    """Entries of an optional JSON-lines log ([] when it is absent)."""
-    if path is None or not Path(path).is_file():
-        return []
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
 @dataclass(frozen=True)
 class Documents:
     """One model version's evidence documents (``pipeline.evidence`` dataclasses); the

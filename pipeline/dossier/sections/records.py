@@ -8,6 +8,7 @@ from typing import Any
 from pipeline.dossier.blocks import blocks, control_line, find_key
 from pipeline.dossier.evidence import Documents, EvidencePaths
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_value, humanize
+from pipeline.dossier.registers import AuditEntry, Hazard, hazards
 from pipeline.evidence import MonitorSummary
 from pipeline.provenance import sha256_file
 from pipeline.registry.audit import MEANINGS, verify_log
@@ -17,20 +18,19 @@ ALIAS_ACTIONS = ("promote", "rollback")  # entries whose version is where the al
 
 def risk_section(register: dict[str, Any], label: str) -> dict[str, Any]:
     """The ISO 14971 table: hazard -> situation -> harm -> controls -> residual risk."""
-    rows = []
-    for item in register.get("hazards", []):
-        rows.append(
-            {
-                "id": str(item.get("id", "")),
-                "hazard": str(item.get("hazard", "")),
-                "situation": str(item.get("hazardous_situation", "")),
-                "harm": str(item.get("harm", "")),
-                "initial": f"S{item.get('severity', '?')} / P{item.get('probability', '?')}",
-                "controls": [str(c) for c in item.get("controls", [])],
-                "verification": [str(v) for v in item.get("verification", [])],
-                "residual": _residual(item),
-            }
-        )
+    rows = [
+        {
+            "id": item.id,
+            "hazard": item.hazard,
+            "situation": item.hazardous_situation,
+            "harm": item.harm,
+            "initial": f"S{item.severity} / P{item.probability}",
+            "controls": [str(c) for c in item.controls],
+            "verification": [str(v) for v in item.verification],
+            "residual": _residual(item),
+        }
+        for item in hazards(register, label)
+    ]
     return {
         "control": control_line(register, label),
         "rows": rows,
@@ -39,9 +39,8 @@ def risk_section(register: dict[str, Any], label: str) -> dict[str, Any]:
     }
 
 
-def _residual(item: dict[str, Any]) -> str:
-    severity, probability = item.get("severity", "?"), item.get("residual_probability", "?")
-    return f"S{severity} / P{probability} \u2014 {item.get('residual_risk', NOT_RECORDED)}"
+def _residual(item: Hazard) -> str:
+    return f"S{item.severity} / P{item.residual_probability} \u2014 {item.residual_risk}"
 
 
 def reviewed_section(content: Any, label: str) -> dict[str, Any]:
@@ -68,35 +67,35 @@ def monitoring_section(summary: MonitorSummary, plan: Any, label: str) -> dict[s
     }
 
 
-def model_entries(entries: list[dict[str, Any]], model_name: str) -> list[dict[str, Any]]:
+def model_entries(entries: list[AuditEntry], model_name: str) -> list[AuditEntry]:
     """Audit entries of one registered model, in log order."""
-    return [e for e in entries if e.get("model_name") == model_name]
+    return [e for e in entries if e.model_name == model_name]
 
 
-def alias_of(entries: list[dict[str, Any]], model_name: str, version: str) -> str:
+def alias_of(entries: list[AuditEntry], model_name: str, version: str) -> str:
     """The registry alias this version holds according to the audit log."""
-    moves = [e for e in model_entries(entries, model_name) if e.get("action") in ALIAS_ACTIONS]
+    moves = [e for e in model_entries(entries, model_name) if e.action in ALIAS_ACTIONS]
     holding: dict[str, str] = {}
     for entry in moves:
-        holding[str(entry.get("alias", "champion"))] = str(entry.get("version"))
+        holding[entry.alias or "champion"] = str(entry.version)
     held = sorted(alias for alias, held_by in holding.items() if held_by == str(version))
     return ", ".join(held) if held else "none"
 
 
-def signatures(entries: list[dict[str, Any]], model_name: str, version: str) -> list[dict]:
+def signatures(entries: list[AuditEntry], model_name: str, version: str) -> list[dict]:
     """Signature rows for this version: signed ones from the log, the rest left to be signed."""
     signed = [
         e
         for e in model_entries(entries, model_name)
-        if str(e.get("version")) == str(version) and e.get("action") in ALIAS_ACTIONS
+        if str(e.version) == str(version) and e.action in ALIAS_ACTIONS
     ]
     rows = [
         {
-            "name": str(e.get("signer")),
-            "role": str(e.get("role", NOT_RECORDED)),
-            "date": str(e.get("signed_at", NOT_RECORDED)),
-            "meaning": str(e.get("meaning")),
-            "record": f"audit entry {e.get('seq')} ({str(e.get('hash', ''))[:12]})",
+            "name": e.signer,
+            "role": e.role or NOT_RECORDED,
+            "date": e.signed_at,
+            "meaning": e.meaning,
+            "record": f"audit entry {e.seq} ({e.hash[:12]})",
             "signed": True,
         }
         for e in signed
@@ -111,7 +110,9 @@ def signatures(entries: list[dict[str, Any]], model_name: str, version: str) -> 
     return sorted(rows, key=lambda row: order.get(row["meaning"], len(order)))
 
 
-def audit_section(paths: EvidencePaths, entries: list[dict], model_name: str) -> dict[str, Any]:
+def audit_section(
+    paths: EvidencePaths, entries: list[AuditEntry], model_name: str
+) -> dict[str, Any]:
     """Audit-log excerpt of this model and whether the hash chain verifies."""
     if paths.audit_log is None or not Path(paths.audit_log).is_file():
         return {
@@ -126,15 +127,7 @@ def audit_section(paths: EvidencePaths, entries: list[dict], model_name: str) ->
         else (f"BROKEN: {report.problems[0]}")
     )
     rows = [
-        [
-            fmt(e.get("seq")),
-            str(e.get("signed_at", "")),
-            str(e.get("action", "")),
-            f"v{e.get('version')}",
-            str(e.get("signer", "")),
-            str(e.get("meaning", "")),
-            str(e.get("hash", ""))[:12],
-        ]
+        [fmt(e.seq), e.signed_at, e.action, f"v{e.version}", e.signer, e.meaning, e.hash[:12]]
         for e in model_entries(entries, model_name)
     ]
     return {"present": True, "status": status, "rows": rows}
