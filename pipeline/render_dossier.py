@@ -1,14 +1,21 @@
 """DVC stage ``render_dossier``: one validation dossier (HTML + PDF) per registered mode.
 
-Reads evidence only (the stages' JSON files, reviewed files under ``validation/``, the
-registry's audit log) and writes ``<model>-v<version>.{html,pdf,pdf.sha256,json}`` into the
-output folder; the version comes from ``register/registration.json`` ("unregistered" without).
+Reads its declared inputs only (the stages' JSON files, reviewed files under ``validation/``)
+and writes ``<model>-v<version>.{html,pdf,pdf.sha256,json}`` into the output folder; the version
+comes from ``register/registration.json`` ("unregistered" without).
+
+The registry is no input: neither the champion's evidence (a comparison) nor the audit log
+(signatures, audit trail). ``sealaudit dossier --model M --version V [--compare]`` adds them
+from the registry as it is when a person asks. The audit log is not declared as a dep either:
+it lives outside DVC (git-ignored, absent from a fresh clone, so ``dvc repro`` would refuse the
+missing dep; its path follows ``$SEALAUDIT_AUDIT_LOG``, which dvc.yaml cannot), and each
+promotion appends to it the sha256 of this very PDF, so a dep would make the signed dossier stale
+the moment it is signed and the next ``dvc repro`` would overwrite it with an unsigned one.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -19,7 +26,7 @@ from pipeline.config import load_section
 from pipeline.config.register import Params as RegisterParams
 from pipeline.config.render_dossier import Params
 from pipeline.dossier.evidence import EvidencePaths
-from pipeline.dossier.produce import champion_evidence, produce_dossier, registered_identity
+from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import quiet_weasyprint
 from pipeline.errors import SealauditError
 from pipeline.runtime import configure_logging
@@ -38,17 +45,7 @@ def run(
     sidecars = []
     for mode in params.modes:
         default_name = register.model_name(mode)
-        name, version = registered_identity(paths.evidence_dir, mode, default_name)
-        with (
-            champion_evidence(
-                paths, name, version, register.champion_alias, register.monitoring_model_name
-            )
-            if params.compare_with_champion
-            else contextlib.nullcontext()
-        ) as champion:
-            sidecars.append(
-                produce_dossier(paths, mode, params, default_name, templates_dir, out_dir, champion)
-            )
+        sidecars.append(produce_dossier(paths, mode, params, default_name, templates_dir, out_dir))
     return sidecars
 
 
@@ -63,20 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset-info", type=Path, required=True, help="data/dataset.json")
     parser.add_argument("--data-dvc", type=Path, required=True)
     parser.add_argument("--dvc-lock", type=Path, required=True)
-    parser.add_argument("--audit-log", type=Path, default=None, help="registry audit log")
     args = parser.parse_args(argv)
     configure_logging()
     quiet_weasyprint()
     try:
-        from pipeline.registry.tracking import default_audit_log
-
         paths = EvidencePaths(
-            args.evidence_dir,
-            args.validation,
-            args.dataset_info,
-            args.dvc_lock,
-            args.data_dvc,
-            args.audit_log or default_audit_log(),
+            args.evidence_dir, args.validation, args.dataset_info, args.dvc_lock, args.data_dvc
         )
         params = load_section(args.params, "render_dossier")
         register = load_section(args.params, "register")

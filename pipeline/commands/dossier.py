@@ -1,7 +1,12 @@
-"""``sealaudit dossier --model NAME --version N``: the dossier of any registered version.
+"""``sealaudit dossier --model NAME --version N [--compare]``: the dossier of any registered
+version.
 
 The evidence is read back from the version's MLflow run (what it was registered with), not
-from today's ``artifacts/``; the reviewed files come from ``--validation``.
+from today's ``artifacts/``; the reviewed files come from ``--validation``. What only the
+registry holds, and what the ``render_dossier`` stage therefore leaves out (its inputs are
+declared in dvc.yaml), comes from the registry as it is now: the signatures and audit trail
+of the audit log and, with ``--compare``, the comparison with the version holding the champion
+alias.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset-info", type=Path, default=Path("data/dataset.json"))
     parser.add_argument("--data-dvc", type=Path, default=Path("data.dvc"))
     parser.add_argument("--audit-log", type=Path, default=None)
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="compare with the version holding the champion alias (register.champion_alias)",
+    )
     parser.set_defaults(handler=_dossier)
 
 
@@ -59,11 +69,18 @@ def _dossier(args: argparse.Namespace) -> int:
         alias = register_params.champion_alias
         with (
             champion_evidence(paths, args.model, fetched.version, alias, companion)
-            if params.compare_with_champion
+            if args.compare
             else contextlib.nullcontext()
         ) as champion:
             sidecar = produce_dossier(
-                paths, fetched.mode, params, args.model, args.templates, args.out, champion
+                paths,
+                fetched.mode,
+                params,
+                args.model,
+                args.templates,
+                args.out,
+                champion,
+                compare=args.compare,
             )
     print(f"{args.out / sidecar['pdf']}: {sidecar['verdict']} (sha256 {sidecar['pdf_sha256']})")
     return 0

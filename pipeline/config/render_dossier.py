@@ -14,16 +14,15 @@ class Params:
     """What the dossiers show and how the PDF is written.
 
     ``pdf_variant: pdf/a-3b`` writes an archival PDF/A-3b (the variant that allows the evidence
-    files as attachments); ``none`` a plain PDF with the same attachments. With
-    ``compare_with_champion`` the dossier reads the evidence of the version holding the
-    champion alias (``register.champion_alias``) from the registry, when one exists.
+    files as attachments); ``none`` a plain PDF with the same attachments. The comparison
+    with the current champion is no parameter: the registry is no declared input of the stage,
+    so ``sealaudit dossier --compare`` makes it when a person asks.
     """
 
     system_name: str
     modes: tuple[str, ...]
     gallery_per_kind: int
     pdf_variant: Literal["pdf/a-3b", "none"]
-    compare_with_champion: bool
 
     def validate(self) -> None:
         """Known modes, at least one, and a gallery size a page can hold."""

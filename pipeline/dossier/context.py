@@ -50,6 +50,7 @@ def build_context(
     default_model_name: str,
     gallery_per_kind: int = 4,
     champion: tuple[EvidencePaths, str] | None = None,
+    compare: bool = False,
 ) -> dict[str, Any]:
     """Read every evidence file of one model version and pre-format the dossier's content.
 
@@ -60,6 +61,8 @@ def build_context(
         default_model_name: registered name when ``registration.json`` is absent.
         gallery_per_kind: images shown per outcome (TP, FP, FN).
         champion: the current champion's evidence and its label (``name vN``), if any.
+        compare: whether the comparison was asked for (``sealaudit dossier --compare``);
+            without, the section names the command that makes it.
 
     Returns:
         The template context: nested dicts/lists of strings (and booleans for layout).
@@ -117,7 +120,7 @@ def build_context(
             "ablation": perf.ablation_rows(evaluation),
             "resolution": studies.resolution_section(documents),
             "ceiling": studies.ceiling_section(documents),
-            "comparison": _comparison(documents, mode, champion),
+            "comparison": _comparison(documents, mode, champion, compare, identity),
         },
         "thresholds": [
             threshold_section(m, _mode(evaluation, m), miss_limits.get(m)) for m in order
@@ -240,12 +243,31 @@ def _evidence_date(commit: Any) -> str:
     return result.stdout.strip() or NOT_RECORDED
 
 
+def _command(identity: dict[str, Any]) -> str:
+    """The command that renders this version's dossier with what only the registry holds."""
+    version = "N" if identity["version"] == "unregistered" else identity["version"]
+    return f"sealaudit dossier --model {identity['model_name']} --version {version}"
+
+
 def _comparison(
-    documents: Documents, mode: str, champion: tuple[EvidencePaths, str] | None
+    documents: Documents,
+    mode: str,
+    champion: tuple[EvidencePaths, str] | None,
+    compare: bool,
+    identity: dict[str, Any],
 ) -> dict[str, Any] | None:
+    """The comparison; None when asked for but no other version holds the champion alias."""
+    if not compare:
+        return {"note": f"not part of this dossier; run `{_command(identity)} --compare`"}
     if champion is None:
         return None
     return comparison_section(documents, load_evidence(champion[0]), mode, champion[1])
+
+
+def _no_audit_log(identity: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's dossier reads no registry: the audit trail comes with the command's."""
+    status = f"not part of this dossier; `{_command(identity)}` adds it from the registry"
+    return {"present": False, "status": status, "rows": []}
 
 
 def _traceability(
@@ -283,5 +305,7 @@ def _traceability(
         "chain": chain,
         "dvc_lock": records.dvc_lock_rows(reviewed["dvc.lock"]),
         "dvc_lock_present": reviewed["dvc.lock"] is not None,
-        "audit": records.audit_section(paths, entries, identity["model_name"]),
+        "audit": records.audit_section(paths, entries, identity["model_name"])
+        if paths.audit_log is not None
+        else _no_audit_log(identity),
     }

@@ -21,15 +21,6 @@ from pipeline.dossier.render import render_dossier
 log = logging.getLogger(__name__)
 
 
-def registered_identity(evidence_dir: Path, mode: str, default_name: str) -> tuple[str, str]:
-    """(model name, version) from ``register/registration.json``, else (default, unregistered)."""
-    path = Path(evidence_dir) / "register" / "registration.json"
-    if not path.is_file():
-        return default_name, "unregistered"
-    record = json.loads(path.read_text(encoding="utf-8")).get(mode) or {}
-    return str(record.get("model_name", default_name)), str(record.get("version", "unregistered"))
-
-
 def produce_dossier(
     paths: EvidencePaths,
     mode: str,
@@ -38,6 +29,7 @@ def produce_dossier(
     templates_dir: Path,
     out_dir: Path,
     champion: tuple[EvidencePaths, str] | None = None,
+    compare: bool = False,
 ) -> dict[str, Any]:
     """Render ``<model>-v<version>.html/.pdf/.pdf.sha256`` and the sidecar ``.json``.
 
@@ -51,6 +43,7 @@ def produce_dossier(
         default_model_name=default_model_name,
         gallery_per_kind=params.gallery_per_kind,
         champion=champion,
+        compare=compare,
     )
     meta, verdict = context["meta"], context["verdict"]
     stem = f"{meta['model_name']}-v{meta['version']}"

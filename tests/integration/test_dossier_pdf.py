@@ -6,6 +6,7 @@ PDF back with poppler (pdftotext, pdftoppm) and pypdf.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -24,6 +25,7 @@ from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.outline import SECTIONS
 from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import render_html
+from pipeline.registry.tracking import AUDIT_LOG_ENV
 from tests import params as test_params
 from tests.dossier_world import TEMPLATES, fail_inline_miss_rate, make_world
 
@@ -48,7 +50,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
             "modes": ["inline"],
             "gallery_per_kind": 2,
             "pdf_variant": "pdf/a-3b",
-            "compare_with_champion": False,
         },
         "register": {
             "inline_model_name": "sealaudit-inline",
@@ -57,7 +58,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
     }
     test_params.write_params(root / "params.yaml", params)
     out = root / "dossiers"
-    code = render_dossier.main(
+    with pytest.MonkeyPatch.context() as env:
+        # the registry's audit log is at hand, yet the stage reads its declared inputs only
+        env.setenv(AUDIT_LOG_ENV, str(paths.audit_log))
+        code = _render(paths, root)
+    assert code == 0
+    return paths, out
+
+
+def _render(paths: EvidencePaths, root: Path) -> int:
+    return render_dossier.main(
         [
             "--evidence-dir",
             str(paths.evidence_dir),
@@ -66,7 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
             "--params",
             str(root / "params.yaml"),
             "--out",
-            str(out),
+            str(root / "dossiers"),
             "--templates",
             str(TEMPLATES),
             "--dataset-info",
@@ -75,12 +85,22 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
             str(paths.data_dvc),
             "--dvc-lock",
             str(paths.dvc_lock),
-            "--audit-log",
-            str(paths.audit_log),
         ]
     )
-    assert code == 0
-    return paths, out
+
+
+def test_stage_dossier_reads_no_registry_and_names_the_command_that_does(
+    world: tuple[EvidencePaths, Path],
+) -> None:
+    _, out = world
+    text = pdf_text(out / f"{STEM}.pdf")
+    command = "sealaudit dossier --model sealaudit-inline --version 3"
+    assert (
+        f"Comparison with the current champion: not part of this dossier; run `{command} --compare`"
+        in text
+    )
+    assert f"`{command}` adds it from the registry" in text
+    assert "Ben Okafor" not in text and "hash chain intact" not in text
 
 
 def pdf_text(pdf: Path, *pages: int) -> str:
@@ -174,7 +194,7 @@ def test_evidence_files_are_attached(world: tuple[EvidencePaths, Path]) -> None:
 def test_html_is_deterministic_and_offline(world: tuple[EvidencePaths, Path]) -> None:
     paths, out = world
     context = build_context(
-        paths,
+        dataclasses.replace(paths, audit_log=None),
         "inline",
         system="sealaudit",
         default_model_name="sealaudit-inline",
@@ -193,7 +213,6 @@ def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> No
         modes=("inline",),
         gallery_per_kind=1,
         pdf_variant="none",
-        compare_with_champion=False,
     )
     sidecar = produce_dossier(
         paths, "inline", params, "sealaudit-inline", TEMPLATES, tmp_path / "out"

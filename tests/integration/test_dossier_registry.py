@@ -50,7 +50,6 @@ def _two_model_world(root: Path) -> Path:
             "modes": ["inline", "monitoring"],
             "gallery_per_kind": 1,
             "pdf_variant": "none",
-            "compare_with_champion": False,
         },
         "register": {},
     }
@@ -115,3 +114,27 @@ def test_a_version_whose_run_lacks_a_training_curve_renders_with_a_note(
     html = (registered / "dossiers" / "sealaudit-inline-v1.html").read_text(encoding="utf-8")
     assert f"Training curve of model {BASELINE}: not carried by this run." in html
     assert "Source: train/attention_ae/training_curve.png" in html
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_compare_reads_the_champion_from_the_registry_when_asked(
+    registered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = connect()[0]
+    first = client.get_model_version("sealaudit-inline", "1")
+    second = client.create_model_version(
+        "sealaudit-inline", first.source, run_id=first.run_id, tags=first.tags
+    )
+    client.set_registered_model_alias("sealaudit-inline", "champion", "1")
+    args = ["--model", "sealaudit-inline", "--version", str(second.version), "--out", "dossiers"]
+    args += ["--params", "params.yaml", "--templates", str(TEMPLATES)]
+    html = registered / "dossiers" / f"sealaudit-inline-v{second.version}.html"
+
+    assert cli(["dossier", *args]) == 0, capsys.readouterr().err
+    command = f"sealaudit dossier --model sealaudit-inline --version {second.version}"
+    assert f"run `{command} --compare`" in html.read_text(encoding="utf-8")
+
+    assert cli(["dossier", *args, "--compare"]) == 0, capsys.readouterr().err
+    text = html.read_text(encoding="utf-8")
+    assert "against champion sealaudit-inline v1 (champion)" in text
+    assert "--compare`" not in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -154,12 +155,33 @@ def test_champion_comparison_reports_deltas_and_changes(
     edit_json(
         champion.evidence("train_summary"), lambda t: t["provenance"]["params"].update(epochs=30)
     )
-    comparison = build(world, champion=(champion, "sealaudit-inline v2"))["performance"][
-        "comparison"
-    ]
+    context = build(world, champion=(champion, "sealaudit-inline v2"), compare=True)
+    comparison = context["performance"]["comparison"]
     auroc = next(row for row in comparison["metrics"] if row[0] == "AUROC")
     assert auroc[3] == "+0.024"
     assert ["train", "epochs", "30", "40"] in comparison["params"]
+
+
+def test_without_compare_the_comparison_names_the_command_that_makes_it(
+    world: EvidencePaths, tmp_path: Path
+) -> None:
+    champion = make_world(tmp_path / "champion")
+    comparison = build(world, champion=(champion, "sealaudit-inline v2"))["performance"][
+        "comparison"
+    ]
+    command = "sealaudit dossier --model sealaudit-inline --version 3 --compare"
+    assert comparison == {"note": f"not part of this dossier; run `{command}`"}
+    assert build(world, compare=True)["performance"]["comparison"] is None  # no champion
+
+
+def test_without_an_audit_log_the_audit_trail_names_the_command_that_adds_it(
+    world: EvidencePaths,
+) -> None:
+    context = build(dataclasses.replace(world, audit_log=None))
+    status = context["traceability"]["audit"]["status"]
+    assert "`sealaudit dossier --model sealaudit-inline --version 3` adds it" in status
+    assert not any(row["signed"] for row in context["signatures"])
+    assert context["meta"]["alias"] != "champion"
 
 
 def test_formatting_known_answers() -> None:
