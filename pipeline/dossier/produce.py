@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.atomic import discard, partial_path, publish
 from pipeline.config.render_dossier import Params
 from pipeline.dossier.context import attachment_name, build_context, digest_files
 from pipeline.dossier.evidence import EvidencePaths
-from pipeline.dossier.render import render_dossier
+from pipeline.dossier.render import RenderedDossier, render_dossier
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,34 @@ def produce_dossier(
     meta, verdict = context["meta"], context["verdict"]
     stem = f"{meta['model_name']}-v{meta['version']}"
     attachments = {attachment_name(k): v for k, v in digest_files(paths).items()}
-    rendered = render_dossier(
-        context, templates_dir, out_dir, stem, attachments, params.pdf_variant
-    )
+    target = Path(out_dir) / f"{stem}.json"
+    release = [Path(out_dir) / f"{stem}{suffix}" for suffix in (".html", ".pdf", ".pdf.sha256")]
+    try:
+        rendered = render_dossier(
+            context, templates_dir, out_dir, stem, attachments, params.pdf_variant
+        )
+        sidecar = _sidecar(mode, meta, verdict, rendered, params)
+        partial_path(target).write_text(
+            json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        # all four written: only now does the previous release give way, file by file
+        publish([*release, target])
+    finally:
+        discard([*release, target])
+    log.info("%s v%s: %s (%s)", meta["model_name"], meta["version"], verdict["label"], rendered.pdf)
+    return sidecar
+
+
+def _sidecar(
+    mode: str,
+    meta: dict[str, Any],
+    verdict: dict[str, Any],
+    rendered: RenderedDossier,
+    params: Params,
+) -> dict[str, Any]:
+    """What ``promote`` reads about a rendered dossier (its file names and hashes)."""
     identity = {k: meta[k] for k in ("model_name", "version", "lineage_key")}
-    sidecar = {
+    return {
         **identity,
         "mode": mode,
         "models": {mode: identity},
@@ -67,10 +91,6 @@ def produce_dossier(
         "pdf_variant": params.pdf_variant,
         "rendered_by": meta["generator"],
     }
-    target = Path(out_dir) / f"{stem}.json"
-    target.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    log.info("%s v%s: %s (%s)", meta["model_name"], meta["version"], verdict["label"], rendered.pdf)
-    return sidecar
 
 
 @contextlib.contextmanager

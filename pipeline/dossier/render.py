@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from pipeline.atomic import partial_path
 from pipeline.errors import SealauditError
 from pipeline.provenance import sha256_file
 
@@ -120,13 +121,6 @@ def write_pdf(
         gc.collect()
 
 
-def write_sha256(path: Path) -> Path:
-    """Write ``<file>.sha256`` in ``sha256sum`` format beside ``path``; return its path."""
-    target = Path(f"{path}.sha256")
-    target.write_text(f"{sha256_file(path)}  {Path(path).name}\n", encoding="utf-8")
-    return target
-
-
 def render_dossier(
     context: dict[str, Any],
     templates_dir: Path,
@@ -135,22 +129,29 @@ def render_dossier(
     attachments: dict[str, Path],
     variant: str = "pdf/a-3b",
 ) -> RenderedDossier:
-    """Write ``<stem>.html``, ``<stem>.pdf`` and ``<stem>.pdf.sha256`` into ``out_dir``."""
+    """Write ``<stem>.html``, ``<stem>.pdf`` and ``<stem>.pdf.sha256`` into ``out_dir``,
+    under their partial names (``pipeline.atomic``): the caller publishes them, with its own
+    records, once everything is written, so a failed render leaves the previous release whole.
+    """
     started = dt.datetime.now(dt.UTC)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_html(context, templates_dir)
     html_path, pdf_path = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
-    html_path.write_text(html, encoding="utf-8")
-    write_pdf(html, pdf_path, attachments, variant, rendered_at=started)
-    sha_path = write_sha256(pdf_path)
+    partial_path(html_path).write_text(html, encoding="utf-8")
+    write_pdf(html, partial_path(pdf_path), attachments, variant, rendered_at=started)
+    sha_path = Path(f"{pdf_path}.sha256")
+    # the sha256 line names the final PDF, not the partial it is computed from
+    partial_path(sha_path).write_text(
+        f"{sha256_file(partial_path(pdf_path))}  {pdf_path.name}\n", encoding="utf-8"
+    )
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     log.info("dossier %s: %s (%.1f s)", stem, pdf_path, seconds)
     return RenderedDossier(
         html=html_path,
         pdf=pdf_path,
         sha256_file=sha_path,
-        pdf_sha256=sha256_file(pdf_path),
-        html_sha256=sha256_file(html_path),
+        pdf_sha256=sha256_file(partial_path(pdf_path)),
+        html_sha256=sha256_file(partial_path(html_path)),
         seconds=seconds,
     )

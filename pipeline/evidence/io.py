@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pipeline.atomic import write_text_atomic
 from pipeline.evidence.convert import EvidenceError, Where, from_dict, to_dict
 from pipeline.evidence.table import BY_TYPE, DOCUMENTS, Document
 
@@ -63,8 +64,7 @@ def dumps(instance: Any) -> str:
 def write_file(instance: Any, file: Path) -> Path:
     """Write ``instance`` to ``file`` (a stage's ``--out`` folder / its file name)."""
     Path(file).parent.mkdir(parents=True, exist_ok=True)
-    Path(file).write_text(dumps(instance), encoding="utf-8")
-    return Path(file)
+    return write_text_atomic(Path(file), dumps(instance))
 
 
 def write_to(instance: Any, out_dir: Path) -> Path:

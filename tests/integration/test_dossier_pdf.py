@@ -220,3 +220,31 @@ def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> No
     assert sidecar["verdict"] == "FAIL" and sidecar["unmet"] == ["AC-SAFE-1"]
     first = pdf_text(tmp_path / "out" / sidecar["pdf"], 1)
     assert "FAIL" in first and "AC-SAFE-1" in first and "observed 0.35" in first
+
+
+def test_a_render_that_fails_mid_pdf_keeps_the_previous_release_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the PDF is written: the released HTML, PDF, sha256 and sidecar stay
+    as they were, byte for byte, and no partial file is left beside them."""
+    import errno
+
+    import pipeline.dossier.render as render
+
+    paths = make_world(tmp_path)
+    params = test_params.section(
+        "render_dossier", modes=("inline",), gallery_per_kind=1, pdf_variant="none"
+    )
+    out = tmp_path / "out"
+    produce_dossier(paths, "inline", params, "sealaudit-inline", TEMPLATES, out)
+    released = {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    assert {f"{STEM}.pdf", f"{STEM}.pdf.sha256", f"{STEM}.json", f"{STEM}.html"} <= set(released)
+
+    def full_disk(_html: str, pdf_path: Path, *_args: object, **_kwargs: object) -> None:
+        Path(pdf_path).write_bytes(b"%PDF-1.7 truncated")
+        raise OSError(errno.ENOSPC, "No space left on device", str(pdf_path))
+
+    monkeypatch.setattr(render, "write_pdf", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        produce_dossier(paths, "inline", params, "sealaudit-inline", TEMPLATES, out)
+    assert {path.name: path.read_bytes() for path in sorted(out.iterdir())} == released
