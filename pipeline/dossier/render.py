@@ -141,17 +141,16 @@ def render_dossier(
     partial_path(html_path).write_text(html, encoding="utf-8")
     write_pdf(html, partial_path(pdf_path), attachments, variant, rendered_at=started)
     sha_path = Path(f"{pdf_path}.sha256")
+    pdf_sha256 = sha256_file(partial_path(pdf_path))
     # the sha256 line names the final PDF, not the partial it is computed from
-    partial_path(sha_path).write_text(
-        f"{sha256_file(partial_path(pdf_path))}  {pdf_path.name}\n", encoding="utf-8"
-    )
+    partial_path(sha_path).write_text(f"{pdf_sha256}  {pdf_path.name}\n", encoding="utf-8")
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     log.info("dossier %s: %s (%.1f s)", stem, pdf_path, seconds)
     return RenderedDossier(
         html=html_path,
         pdf=pdf_path,
         sha256_file=sha_path,
-        pdf_sha256=sha256_file(partial_path(pdf_path)),
+        pdf_sha256=pdf_sha256,
         html_sha256=sha256_file(partial_path(html_path)),
         seconds=seconds,
     )
