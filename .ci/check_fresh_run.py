@@ -67,8 +67,8 @@ def lock_reproduced() -> list[str]:
             continue
         failures.append(
             f"{stage}: dvc.lock entry differs from the committed one in {paths}: either the "
-            "committed dvc.lock is stale (sources changed after it was written: run `dvc repro` "
-            "and commit dvc.lock with them) or this machine computes differently (README, "
+            "committed dvc.lock is stale (sources changed after it was written: run `dvc repro "
+            "--force --no-run-cache` and commit dvc.lock with them) or this machine computes differently (README, "
             "'Reproducible records')"
         )
     return failures
