@@ -1,13 +1,15 @@
-"""DVC stage ``evaluate``: thresholds fitted on val, every figure measured on test.
+"""DVC stage ``evaluate``: the calibrated detectors measured on test, with their comparators.
 
-Reads the trained detector (``<models>/<evaluate.detector>/model.pt``), scores the ``val`` and
-``test`` splits at the model's working resolution inside its ROI, and writes into ``--out``:
-``evaluation.json`` (per mode: ranking with intervals, every fitted threshold with its test
-figures, per-defect-type recall, pixel metrics, plots, gallery, robustness; the score
-ablation; the baselines; the paper's published figures), ``thresholds.json``, ``metrics.json``
-(for ``dvc metrics show``), the PNG figures and ``gallery/``, and ROC/PR points as CSV
-(for ``dvc plots``). With ``--monitor`` (the ``fit_monitor`` stage's folder) the monitoring
-mode is evaluated the same way; without it the monitoring entries are ``null``.
+Gets each mode's operating detector and thresholds from the ``calibrate`` stage's folder
+(``--calibration``, through ``pipeline.evaluation.operating``), scores the ``test`` split at
+the model's working resolution inside its ROI, and writes into ``--out``: ``evaluation.json``
+(per mode: ranking with intervals, every calibrated threshold with its test figures,
+per-defect-type recall, pixel metrics, plots, gallery, robustness; the score ablation; the
+baselines; the paper's published figures), ``metrics.json`` (for ``dvc metrics show``), the
+PNG figures and ``gallery/``, and ROC/PR points as CSV (for ``dvc plots``). The monitoring
+mode is evaluated when ``calibrate`` calibrated it; otherwise its entries are ``null``. Only
+the comparators (ablation scores, baselines) are thresholded here, on ``val``, with the rules
+``calibrate`` recorded; nothing is fitted on ``test``.
 
 Two benchmark studies travel with the evidence, verbatim, so the dossier can report them
 without recomputing anything: ``--resolution-study`` (``benchmarks/resolution_study.py``, why
@@ -19,10 +21,7 @@ split) as ``detectability_ceiling``; each is ``null`` when not given.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
-import pickle
 import sys
 import time
 from collections.abc import Sequence
@@ -32,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from pipeline import evidence
-from pipeline.config import load_section
+from pipeline.config import from_mapping, load_section
+from pipeline.config.calibrate import ThresholdParams
 from pipeline.config.evaluate import Params
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
@@ -40,83 +40,33 @@ from pipeline.errors import SealauditError
 from pipeline.evaluation.ablation import ablation_table
 from pipeline.evaluation.baselines import evaluate_baselines
 from pipeline.evaluation.gallery import write_gallery
-from pipeline.evaluation.inference import (
-    PATH_SCORE,
-    FeatureDistanceScorer,
-    ReconstructionScorer,
-    Scorer,
-    SplitImages,
-    load_split,
-)
-from pipeline.evaluation.modes import evaluate_mode, headline
+from pipeline.evaluation.inference import ReconstructionScorer, Scorer, SplitImages, load_split
+from pipeline.evaluation.modes import Fitted, headline, measure_mode
+from pipeline.evaluation.operating import CHECKPOINT, operating_detector, read_calibration
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
 from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
-from pipeline.evidence import Evaluation, Metrics, Thresholds
-from pipeline.models.checkpoint import load_autoencoder
+from pipeline.evidence import CalibratedMode, Evaluation, Metrics
 from pipeline.models.metrics import pixel_auroc, pro_score
-from pipeline.models.seal_path import fit_path_calibration
+from pipeline.models.thresholds import Threshold
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import configure_logging, configure_torch
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "model.pt"
-MONITOR_ESTIMATOR = "monitor.pkl"
-MONITOR_SUMMARY = "monitor_summary.json"
 
-
-def inline_scorer(models_dir: Path, params: Params) -> ReconstructionScorer:
-    """The inline mode: the detector's reconstructions under ``evaluate.score``, with the
-    params' path-map settings, uncalibrated (``calibrate_seal_path`` and
-    ``ReconstructionScorer.with_seal_path`` give the calibrated one)."""
-    model, meta = load_autoencoder(models_dir / params.detector / CHECKPOINT)
-    options = dataclasses.asdict(params.four_ms_ssim)
-    return ReconstructionScorer(
-        model,
-        meta,
-        params.detector,
-        params.score,
-        options,
-        params.batch_size,
-        seal_path=dataclasses.asdict(params.seal_path),
+def calibrated(mode: str, calibrate_dir: Path, operating: Threshold) -> Fitted:
+    """The mode's thresholds as ``calibrate`` fitted them on val."""
+    calibration, thresholds = read_calibration(calibrate_dir)
+    record: CalibratedMode = calibration.mode(mode)
+    return Fitted(
+        thresholds.of(mode),
+        record.thresholds_not_fitted,
+        operating,
+        record.n_val_normal,
+        record.n_val_defective,
     )
-
-
-def calibrate_seal_path(scorer: ReconstructionScorer, train: SplitImages) -> dict[str, Any] | None:
-    """Fit the path map's calibration on the normal training images (``four_ms_ssim_path``
-    only; None for other scores). The result travels in the evidence and the packaged model."""
-    if scorer.score_name != PATH_SCORE:
-        return None
-    normal = train.images[train.labels == 0]
-    ssim_maxima, path_maxima = scorer.component_maxima(normal)
-    calibration = fit_path_calibration(ssim_maxima, path_maxima)
-    return {
-        **scorer.seal_path,
-        "calibration": calibration.to_dict(),
-        "fitted_on": "train split, normal images",
-        "n_images": int(len(normal)),
-        "four_ms_ssim_maxima": {"mean": float(ssim_maxima.mean()), "sd": float(ssim_maxima.std())},
-        "path_maxima": {"mean": float(path_maxima.mean()), "sd": float(path_maxima.std())},
-    }
-
-
-def monitoring_scorer(monitor_dir: Path, models_dir: Path, params: Params) -> FeatureDistanceScorer:
-    """The monitoring mode: the ``fit_monitor`` estimator on its encoder layer."""
-    summary_path = monitor_dir / MONITOR_SUMMARY
-    if not summary_path.is_file() or not (monitor_dir / MONITOR_ESTIMATOR).is_file():
-        raise SealauditError(
-            f"{monitor_dir}: monitor.pkl or monitor_summary.json missing; "
-            "run `dvc repro fit_monitor`"
-        )
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    detector = str(summary.get("detector", params.detector))
-    model, meta = load_autoencoder(models_dir / detector / CHECKPOINT)
-    with (monitor_dir / MONITOR_ESTIMATOR).open("rb") as handle:
-        estimator = pickle.load(handle)  # noqa: S301 - the fit_monitor stage's own artefact
-    layer = str(summary["layer"])
-    return FeatureDistanceScorer(model, meta, detector, estimator, layer, params.batch_size)
 
 
 def pixel_metrics(
@@ -146,16 +96,13 @@ def pixel_metrics(
 
 
 def evaluate_detector(
-    scorer: Scorer, val: SplitImages, test: SplitImages, params: Params, mode: str, out_dir: Path
-) -> tuple[dict[str, Any], list[dict[str, Any]], tuple[np.ndarray, np.ndarray]]:
-    """The full MODE evidence of one mode, its thresholds (``Threshold.to_dict()``) and its
-    (val, test) scores."""
+    scorer: Scorer, fitted: Fitted, test: SplitImages, params: Params, mode: str, out_dir: Path
+) -> dict[str, Any]:
+    """The full MODE evidence of one calibrated mode, measured on test."""
     started = time.perf_counter()
-    val_scores = scorer(val.images).scores
     scored = scorer(test.images, keep_maps=True)
-    evaluation = evaluate_mode(
-        val_scores,
-        val.labels,
+    evaluation = measure_mode(
+        fitted,
         scored.scores,
         test.labels,
         test.defect_types,
@@ -197,58 +144,65 @@ def evaluate_detector(
         else "class-balanced seeded subset of the test split (runtime budget)",
     }
     log.info("%s mode evaluated in %.1f s", mode, time.perf_counter() - started)
-    return doc, [t.to_dict() for t in evaluation.thresholds], (val_scores, scored.scores)
+    return doc
+
+
+def measure_modes(
+    calibrate_dir: Path, models_dir: Path, test: SplitImages, params: Params, out_dir: Path
+) -> tuple[ReconstructionScorer, dict[str, Any]]:
+    """The inline operating scorer and the MODE evidence of every calibrated mode."""
+    calibration, _ = read_calibration(calibrate_dir)
+    modes: dict[str, Any] = {"inline": None, "monitoring": None}
+    scorers: dict[str, Scorer] = {}
+    for mode in modes:
+        if calibration.modes.of(mode) is None:
+            continue
+        scorer, operating = operating_detector(mode, models_dir, calibrate_dir, params.batch_size)
+        fitted = calibrated(mode, calibrate_dir, operating)
+        modes[mode] = evaluate_detector(scorer, fitted, test, params, mode, out_dir)
+        scorers[mode] = scorer
+    inline = scorers["inline"]
+    assert isinstance(inline, ReconstructionScorer)
+    modes["inline"]["seal_path"] = calibration.modes.inline.seal_path
+    return inline, modes
 
 
 def run(
     data_dir: Path,
     splits_path: Path,
     models_dir: Path,
+    calibrate_dir: Path,
     params: Params,
     out_dir: Path,
-    monitor_dir: Path | None = None,
-    resolution_study: Path | None = None,
-    ceiling_study: Path | None = None,
+    studies: tuple[Path | None, Path | None] = (None, None),
     *,
     torch_threads: int,
 ) -> dict[str, Any]:
-    """Evaluate the inline mode (and the monitoring mode if given); write the evidence.
+    """Evaluate the calibrated inline mode (and the monitoring mode if calibrated).
 
-    ``resolution_study``: JSON written by ``benchmarks/resolution_study.py``, carried verbatim
-    into ``evaluation.json`` so the working resolution's justification travels with the model.
-    ``ceiling_study``: JSON written by ``benchmarks/detectability_ceiling.py``, carried
-    verbatim as ``detectability_ceiling`` so the inline figures can be read against what a
-    supervised detector reaches on the same test split. ``torch_threads``: ``base.torch_threads``.
+    ``studies``: the JSON written by ``benchmarks/resolution_study.py`` and by
+    ``benchmarks/detectability_ceiling.py`` (or None), carried verbatim into
+    ``evaluation.json`` as ``resolution_study`` and ``detectability_ceiling``.
+    ``torch_threads``: ``base.torch_threads``.
     """
     numerics = configure_torch(torch_threads)
-    # read before the long part, so a missing study fails in seconds, not after scoring
-    resolution = read_study(resolution_study, RESOLUTION.name, RESOLUTION.script)
-    ceiling = read_study(ceiling_study, CEILING.name, CEILING.script)
+    # read before the long part, so a missing input fails in seconds, not after scoring
+    resolution = read_study(studies[0], RESOLUTION.name, RESOLUTION.script)
+    ceiling = read_study(studies[1], CEILING.name, CEILING.script)
+    calibration, _ = read_calibration(calibrate_dir)
+    rules = from_mapping(ThresholdParams, calibration.rules, f"{calibrate_dir}/calibration.json")
     rows, assignment = read_manifest(data_dir), read_splits(splits_path)
     val = load_split(data_dir, rows, assignment, "val")
     test = load_split(data_dir, rows, assignment, "test", with_masks=True)
     train = load_split(data_dir, rows, assignment, "train")
     out_dir.mkdir(parents=True, exist_ok=True)
-    uncalibrated = inline_scorer(models_dir, params)
-    seal_path = calibrate_seal_path(uncalibrated, train)
-    inline = uncalibrated if seal_path is None else uncalibrated.with_seal_path(seal_path)
-    monitor = None if monitor_dir is None else monitoring_scorer(monitor_dir, models_dir, params)
-    modes: dict[str, Any] = {"inline": None, "monitoring": None}
-    thresholds: dict[str, Any] = {"inline": None, "monitoring": None}
-    modes["inline"], thresholds["inline"], inline_scores = evaluate_detector(
-        inline, val, test, params, "inline", out_dir
-    )
-    modes["inline"]["seal_path"] = seal_path
-    if monitor is not None:
-        modes["monitoring"], thresholds["monitoring"], _ = evaluate_detector(
-            monitor, val, test, params, "monitoring", out_dir
-        )
+    inline, modes = measure_modes(calibrate_dir, models_dir, test, params, out_dir)
     baselines, skipped = evaluate_baselines(
-        models_dir / params.baseline / CHECKPOINT, inline, train, (val, test), params
+        models_dir / params.baseline / CHECKPOINT, inline, train, (val, test), (rules, params)
     )
     evaluation = {
         "modes": modes,
-        "ablation": ablation_table(inline, val, test, params, known=inline_scores),
+        "ablation": ablation_table(inline, val, test, params, rules),
         "baselines": baselines,
         "baselines_skipped": skipped,
         "paper_reference": paper_reference(),
@@ -258,7 +212,6 @@ def run(
         "provenance": stage_provenance("evaluate", params, seed=params.seed),
     }
     evidence.write_to(evidence.parse(Evaluation, evaluation), out_dir)
-    evidence.write_to(evidence.parse(Thresholds, thresholds), out_dir)
     metrics = {mode: None if doc is None else headline(doc) for mode, doc in modes.items()}
     evidence.write_to(evidence.parse(Metrics, metrics), out_dir)
     log.info("inline: %s", metrics["inline"])
@@ -271,9 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--splits", type=Path, required=True)
     parser.add_argument("--models", type=Path, required=True, help="the train stage's folder")
+    parser.add_argument(
+        "--calibration", type=Path, required=True, help="the calibrate stage's folder"
+    )
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--monitor", type=Path, default=None, help="the fit_monitor folder")
     parser.add_argument(
         "--resolution-study", type=Path, default=None, help=f"{RESOLUTION.script} JSON"
     )
@@ -286,11 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data,
             args.splits,
             args.models,
+            args.calibration,
             params,
             args.out,
-            args.monitor,
-            args.resolution_study,
-            args.ceiling_study,
+            (args.resolution_study, args.ceiling_study),
             torch_threads=load_section(args.params, "base").torch_threads,
         )
     except SealauditError as error:

@@ -4,8 +4,10 @@ Reads the manifest, the splits and the autoencoder checkpoint. For each layer of
 grid (and the chosen layer) it extracts encoder features of the normal ``train`` images and of
 all ``val`` images, scores every grid configuration on ``val``, and fits the chosen
 configuration. The ``val`` normal scores become the reference distribution of the control
-charts; the thresholds are fitted on ``val``. Writes ``monitor.pkl`` (``FittedMonitor``),
-``monitor_summary.json`` and ``contribution_examples.png``.
+charts. No decision threshold is fitted here: the ``calibrate`` stage fits it and writes the
+monitor that decides (``artifacts/calibrate/monitor.pkl``). Writes ``monitor.pkl``
+(``FittedMonitor`` without a threshold), ``monitor_summary.json`` and
+``contribution_examples.png``.
 """
 
 from __future__ import annotations
@@ -125,8 +127,6 @@ def fit_chosen(
     )
     scores = estimator.mahalanobis(val)
     reference = ReferenceDistribution.from_scores(scores[labels == 0])
-    thresholds = calibration.fit_thresholds(scores, labels, params)
-    exceedance = float(np.mean(np.asarray(reference.sorted_scores) > thresholds[0].value))
     monitor = FittedMonitor(
         estimator=estimator,
         layer=params.layer,
@@ -135,12 +135,10 @@ def fit_chosen(
         checkpoint_sha256=sha256_file(checkpoint[0]),
         architecture=checkpoint[1],
         reference=reference,
-        thresholds=thresholds,
         chart=calibration.chart_settings(params.chart, reference, params.seed),
-        reference_exceedance=exceedance,
         extra={
             "n_train": len(train),
-            "val_metrics": calibration.val_metrics(scores, labels, params.threshold_k),
+            "val_metrics": calibration.val_metrics(scores, labels, params.ablation.k),
         },
     )
     return monitor, scores
@@ -191,8 +189,6 @@ def build_summary(
         "val": monitor.extra["val_metrics"],
         "ablation": ablation,
         "reference": calibration.reference_summary(monitor),
-        "thresholds": [t.to_dict() for t in monitor.thresholds],
-        "operating_threshold_id": monitor.threshold.threshold_id,
         "chart": monitor.chart,
         "chart_in_control_resampled": calibration.resampled_in_control(monitor, params.seed),
         **facts,

@@ -29,7 +29,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--reference",
         required=True,
-        help="fitted monitor: path of monitor.pkl (artifacts/fit_monitor/monitor.pkl)",
+        help="calibrated monitor: path of monitor.pkl with its decision threshold "
+        "(artifacts/calibrate/monitor.pkl; fit_monitor's own file has none)",
     )
     parser.add_argument(
         "--checkpoint",

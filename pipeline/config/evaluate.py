@@ -1,8 +1,8 @@
-"""Parameters of the ``evaluate`` stage: scores, threshold rules, intervals, evidence extras.
+"""Parameters of the ``evaluate`` stage: intervals, comparisons and evidence extras.
 
-Every threshold is fitted on the ``val`` split; the ``test`` split only measures. The
-operating threshold (the one the packaged model decides with) is the one fitted by
-``thresholds.operating_rule``.
+The operating detectors and their thresholds come from the ``calibrate`` stage (fitted on
+``train``/``val``); ``evaluate`` measures them on the ``test`` split. The comparators (score
+ablation, baselines) are thresholded on ``val`` with the rules ``calibrate`` recorded.
 """
 
 from __future__ import annotations
@@ -13,12 +13,6 @@ from typing import Literal
 SECTION = "evaluate"
 
 AblationScore = Literal["mse", "mae", "psnr", "ssim", "ms_ssim", "four_ssim", "four_ms_ssim"]
-# 4-MS-SSIM with the cross-seal path map: needs a calibration fitted on train, so it is the
-# inline score only, never an ablation row (pipeline/models/seal_path.py).
-ScoreName = Literal[
-    "mse", "mae", "psnr", "ssim", "ms_ssim", "four_ssim", "four_ms_ssim", "four_ms_ssim_path"
-]
-RuleName = Literal["supervised", "mean_plus_k_sigma", "max_miss_rate"]
 ALL_SCORES: tuple[AblationScore, ...] = (
     "mse",
     "mae",
@@ -28,75 +22,6 @@ ALL_SCORES: tuple[AblationScore, ...] = (
     "four_ssim",
     "four_ms_ssim",
 )
-
-
-@dataclass(frozen=True)
-class FourMsSsimParams:
-    """Options of ``pipeline.models.four_ssim.four_ms_ssim`` (the packaged model uses them too).
-
-    ``data_range: null`` takes the range from each image pair, as the authors do.
-    ``pooling``: ``mean`` is the paper's image score (1 - 4-MS-SSIM); ``max`` scores the
-    image by the heatmap's maximum after a Gaussian of ``pooling_sigma`` working pixels.
-    """
-
-    window: Literal["uniform", "gaussian"]
-    data_range: float | None
-    pooling: Literal["mean", "max"]
-    pooling_sigma: float
-
-    def validate(self) -> None:
-        """A given data range is positive; the pooling's sigma is positive."""
-        if self.data_range is not None and self.data_range <= 0:
-            raise ValueError("four_ms_ssim.data_range must be > 0 or null")
-        if self.pooling_sigma <= 0:
-            raise ValueError("four_ms_ssim.pooling_sigma must be > 0")
-
-
-@dataclass(frozen=True)
-class SealPathParams:
-    """The cross-seal path map of ``four_ms_ssim_path`` (``pipeline.models.seal_path``).
-
-    ``max_drift_px``: largest shear of a path between the band's top and bottom rows, in
-    working columns (a channel tilted 20 deg across a 25-row source band drifts ~4.5 columns
-    at 384 wide; wider shears also catch steep wrinkles). ``highpass_px``: odd width of the
-    moving average removed along the band. Both chosen on an independent reference set.
-    """
-
-    max_drift_px: int
-    highpass_px: int
-
-    def validate(self) -> None:
-        """A non-negative drift; an odd high-pass width of at least 3."""
-        if self.max_drift_px < 0:
-            raise ValueError("seal_path.max_drift_px must be >= 0")
-        if self.highpass_px < 3 or self.highpass_px % 2 == 0:
-            raise ValueError("seal_path.highpass_px must be odd and >= 3")
-
-
-@dataclass(frozen=True)
-class ThresholdParams:
-    """Rules fitted on ``val`` and which one operates.
-
-    ``unsupervised_k``: the paper's mean + k sd of normal val scores. ``criterion``: what the
-    supervised rule maximises. ``miss_rate_limit``: the max-miss-rate rule's one-sided upper
-    bound (at ``Params.confidence``); with few defective val images no cut can support it and
-    the rule is reported as not fitted. ``sensitivity_shifts``: relative threshold moves.
-    """
-
-    unsupervised_k: float
-    criterion: Literal["accuracy", "f1", "youden"]
-    miss_rate_limit: float
-    operating_rule: RuleName
-    sensitivity_shifts: tuple[float, ...]
-
-    def validate(self) -> None:
-        """k positive, the limit a probability, the shifts include the operating point 0."""
-        if self.unsupervised_k <= 0:
-            raise ValueError("thresholds.unsupervised_k must be > 0")
-        if not 0.0 < self.miss_rate_limit < 1.0:
-            raise ValueError("thresholds.miss_rate_limit must lie in (0, 1)")
-        if 0.0 not in self.sensitivity_shifts:
-            raise ValueError("thresholds.sensitivity_shifts must include 0.0 (the operating point)")
 
 
 @dataclass(frozen=True)
@@ -150,19 +75,15 @@ class PadimParams:
 class Params:
     """What to evaluate and how.
 
-    ``detector``: the trained model (``train.models``) of the inline mode; ``baseline``: the
-    plain autoencoder compared with it (skipped with a note if it was not trained).
-    ``confidence``: coverage of every interval; ``n_boot``: bootstrap resamples (seeded).
-    ``gallery_per_class``: images per outcome (TP, FP, FN).
+    ``baseline``: the plain autoencoder compared with the inline detector (skipped with a
+    note if it was not trained). ``sensitivity_shifts``: relative moves of each calibrated
+    threshold whose test figures are reported. ``confidence``: coverage of every interval;
+    ``n_boot``: bootstrap resamples (seeded). ``gallery_per_class``: images per outcome.
     """
 
     seed: int
-    detector: str
     baseline: str
-    score: ScoreName
-    four_ms_ssim: FourMsSsimParams
-    seal_path: SealPathParams
-    thresholds: ThresholdParams
+    sensitivity_shifts: tuple[float, ...]
     ablation_scores: tuple[AblationScore, ...]
     confidence: float
     n_boot: int
@@ -184,8 +105,5 @@ class Params:
             raise ValueError("gallery_per_class >= 0, batch_size >= 1")
         if len(set(self.ablation_scores)) != len(self.ablation_scores):
             raise ValueError("ablation_scores must list each score once")
-        if self.score == "four_ms_ssim_path" and self.four_ms_ssim.pooling != "max":
-            raise ValueError(
-                "score four_ms_ssim_path scores the heatmap's maximum: set "
-                "four_ms_ssim.pooling: max"
-            )
+        if 0.0 not in self.sensitivity_shifts:
+            raise ValueError("sensitivity_shifts must include 0.0 (the operating point)")

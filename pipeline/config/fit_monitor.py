@@ -25,11 +25,17 @@ def _check_layer(name: str, where: str) -> None:
 
 @dataclass(frozen=True)
 class AblationParams:
-    """The layer x kept-features x covariance grid scored on ``val`` (tiny by default)."""
+    """The layer x kept-features x covariance grid scored on ``val`` (tiny by default).
+
+    ``k``: each row (and the chosen configuration's ``val`` figures) reports accuracy, recall
+    and FPR at mean + k sd of the ``val`` normal scores: a figure of merit for comparing
+    configurations, not a decision threshold (the ``calibrate`` stage fits those).
+    """
 
     layers: tuple[str, ...]
     n_features_kept: tuple[int, ...]
     covariances: tuple[Covariance, ...]
+    k: float
 
     def validate(self) -> None:
         """Every list non-empty; layers named as the encoder names them; counts positive."""
@@ -39,6 +45,8 @@ class AblationParams:
             _check_layer(layer, "ablation.layers entry")
         if min(self.n_features_kept) < 1:
             raise ValueError("ablation.n_features_kept entries must be >= 1")
+        if self.k <= 0:
+            raise ValueError("ablation.k must be > 0")
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,9 @@ class ChartParams:
     ``ewma_limit`` and ``cusum_h`` as given (textbook values assume a known distribution).
     Each lot is tested against the reference scores with Mann-Whitney and Kolmogorov-Smirnov
     at ``lot_alpha``, Bonferroni-corrected over the lots of a batch and the two tests; the
-    exceedance alarm is a binomial test of a lot's share above the operating threshold at the
-    same level. ``alarm_on`` lists the sources that raise an alarm (all are reported).
+    exceedance alarm is a binomial test of a lot's share above the operating threshold (the
+    ``calibrate`` stage's, stored in ``artifacts/calibrate/monitor.pkl``) at the same level.
+    ``alarm_on`` lists the sources that raise an alarm (all are reported).
     """
 
     transform: Literal["log", "none"]
@@ -89,16 +98,14 @@ class ChartParams:
 
 @dataclass(frozen=True)
 class Params:
-    """The monitoring estimator (SPEC 1.3) and its operating threshold.
+    """The monitoring estimator (SPEC 1.3) and its chart reference.
 
     ``layer``: encoder features to model (``enc1`` = first conv level, the paper's best).
-    ``threshold_rule``: the operating threshold, fitted on ``val``: ``mean_plus_k_sigma`` of
-    the normal scores (the paper's unsupervised rule, k = ``threshold_k``) or ``supervised``
-    (``supervised_criterion`` on normal + defective). Both are fitted and stored.
-    ``alignment_scale``: with a band-aligned checkpoint, ``fixed`` keeps the band's height
-    (its centre line is aligned, a reference height fitted on train spans the band rows), so
-    seal-width drift reaches the monitor; ``stretch`` reuses the inline model's alignment,
-    which normalises the band's height away.
+    The decision threshold is not fitted here: the ``calibrate`` stage fits it on ``val``
+    with the inline mode's rules. ``alignment_scale``: with a band-aligned checkpoint,
+    ``fixed`` keeps the band's height (its centre line is aligned, a reference height fitted
+    on train spans the band rows), so seal-width drift reaches the monitor; ``stretch``
+    reuses the inline model's alignment, which normalises the band's height away.
     """
 
     seed: int
@@ -107,9 +114,6 @@ class Params:
     n_features_kept: int
     covariance: Covariance
     ridge: float
-    threshold_rule: Literal["mean_plus_k_sigma", "supervised"]
-    threshold_k: float
-    supervised_criterion: Literal["accuracy", "f1", "youden"]
     n_examples: int
     batch_size: int
     ablation: AblationParams
@@ -120,5 +124,5 @@ class Params:
         _check_layer(self.layer, "layer")
         if self.n_features_kept < 1 or self.batch_size < 1:
             raise ValueError("n_features_kept and batch_size must be >= 1")
-        if self.ridge < 0 or self.threshold_k <= 0 or self.n_examples < 0:
-            raise ValueError("ridge must be >= 0, threshold_k > 0 and n_examples >= 0")
+        if self.ridge < 0 or self.n_examples < 0:
+            raise ValueError("ridge must be >= 0 and n_examples >= 0")

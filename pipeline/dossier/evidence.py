@@ -18,6 +18,7 @@ from pipeline import evidence
 from pipeline.errors import SealauditError
 from pipeline.evidence import (
     DOCUMENTS,
+    Calibration,
     Evaluation,
     Governance,
     Metrics,
@@ -119,6 +120,7 @@ class Documents:
     evaluation: Evaluation
     monitor_summary: MonitorSummary
     metrics: Metrics | None
+    calibration: Calibration | None
     thresholds: Thresholds | None
     registration: Registration | None
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pipeline.config.calibrate import ThresholdParams
 from pipeline.config.evaluate import Params
 from pipeline.errors import SealauditError
 from pipeline.evaluation.inference import ReconstructionScorer, SplitImages
@@ -65,10 +66,12 @@ def ablation_table(
     val: SplitImages,
     test: SplitImages,
     params: Params,
+    rules: ThresholdParams,
     known: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows ``{"score", "auroc", "aupr", "accuracy", "f1", "threshold", "threshold_id"}``
     in ``params.ablation_scores`` order; a score that failed has None figures and a ``note``.
+    Each score is thresholded on val by the supervised rule of ``rules`` (the calibrated one).
 
     ``known``: the (val, test) scores of ``scorer.score_name`` already computed by the mode
     (same model, same options), reused rather than recomputed.
@@ -79,7 +82,7 @@ def ablation_table(
     failed.update(failed_test)
     if known is not None:
         val_scores[scorer.score_name], test_scores[scorer.score_name] = known
-    criterion = params.thresholds.criterion
+    criterion = rules.criterion
     rows = []
     for name in params.ablation_scores:
         if name in failed:

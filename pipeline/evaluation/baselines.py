@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import torch
 from scipy import ndimage
 from torch.nn import functional as F
 
+from pipeline.config.calibrate import ThresholdParams
 from pipeline.config.evaluate import PadimParams, Params
 from pipeline.evaluation.ablation import score_all
 from pipeline.evaluation.inference import ReconstructionScorer, Scored, SplitImages, batches
@@ -192,9 +192,10 @@ def _entry(
     scorer: tuple[str, str],
     scores: tuple[np.ndarray, np.ndarray],
     data: tuple[SplitImages, SplitImages],
-    params: Params,
+    settings: tuple[ThresholdParams, Params],
 ) -> dict[str, Any]:
-    """Evaluate (val, test) scores like a mode; ``scorer`` is (detector, score name)."""
+    """Evaluate (val, test) scores like a mode; ``scorer`` is (detector, score name),
+    ``settings`` the calibrated rules and the stage's parameters."""
     val, test = data
     evaluation = evaluate_mode(
         scores[0],
@@ -204,17 +205,22 @@ def _entry(
         test.defect_types,
         detector=scorer[0],
         score_name=scorer[1],
-        params=params,
+        rules=settings[0],
+        params=settings[1],
     )
     return baseline_entry(name, description, evaluation)
 
 
 def plain_baselines(
-    checkpoint: Path, data: tuple[SplitImages, SplitImages], params: Params
+    checkpoint: Path,
+    options: dict[str, Any],
+    data: tuple[SplitImages, SplitImages],
+    settings: tuple[ThresholdParams, Params],
 ) -> list[dict[str, Any]]:
-    """The plain autoencoder scored by MSE and by the stage's 4-MS-SSIM, one pass."""
+    """The plain autoencoder scored by MSE and by the inline detector's 4-MS-SSIM
+    (``options``), one pass."""
+    params = settings[1]
     model, meta = load_autoencoder(checkpoint)
-    options = dataclasses.asdict(params.four_ms_ssim)
     plain = ReconstructionScorer(model, meta, params.baseline, "mse", options, params.batch_size)
     names = ("mse", "four_ms_ssim")
     val_scores, _ = score_all(plain, data[0].images, names)
@@ -227,7 +233,7 @@ def plain_baselines(
         )
         both = (val_scores[score], test_scores[score])
         name = f"{params.baseline}_{score}"
-        entries.append(_entry(name, description, (params.baseline, score), both, data, params))
+        entries.append(_entry(name, description, (params.baseline, score), both, data, settings))
     return entries
 
 
@@ -236,23 +242,25 @@ def evaluate_baselines(
     inline: ReconstructionScorer,
     train: SplitImages,
     data: tuple[SplitImages, SplitImages],
-    params: Params,
+    settings: tuple[ThresholdParams, Params],
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """The plain autoencoder (MSE and 4-MS-SSIM) and the PaDiM-style detector.
 
     Args:
         baseline_checkpoint: the plain autoencoder's ``model.pt`` (skipped with a note if absent).
-        inline: the inline mode's scorer (its model gives PaDiM's features).
+        inline: the inline mode's scorer (its model gives PaDiM's features, its options the
+            plain autoencoder's 4-MS-SSIM).
         train: normal training images (PaDiM's Gaussians are fitted on them).
         data: the val and test splits.
-        params: the stage's parameters.
+        settings: the calibrated threshold rules and the stage's parameters.
 
     Returns:
         (``baselines`` entries, ``[{"name", "reason"}]`` of baselines skipped).
     """
+    params = settings[1]
     entries, skipped = [], []
     if baseline_checkpoint.is_file():
-        entries += plain_baselines(baseline_checkpoint, data, params)
+        entries += plain_baselines(baseline_checkpoint, inline.options, data, settings)
     else:
         reason = f"{baseline_checkpoint} not found; add {params.baseline} to train.models"
         log.warning("baseline skipped: %s", reason)
@@ -262,5 +270,5 @@ def evaluate_baselines(
     ).fit(train.images)
     both = (padim(data[0].images).scores, padim(data[1].images).scores)
     scorer = (inline.detector, padim.score_name)
-    entries.append(_entry("padim_own_features", padim.description(), scorer, both, data, params))
+    entries.append(_entry("padim_own_features", padim.description(), scorer, both, data, settings))
     return entries, skipped

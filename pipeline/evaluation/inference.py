@@ -169,7 +169,7 @@ class ReconstructionScorer:
         raw = self.seal_path.get("calibration")
         self.calibration = None if raw is None else PathCalibration.from_dict(raw)
         if score_name == PATH_SCORE and not self.seal_path:
-            raise SealauditError(f"score {PATH_SCORE} needs the evaluate.seal_path settings")
+            raise SealauditError(f"score {PATH_SCORE} needs the calibrate.seal_path settings")
 
     @property
     def alignment(self) -> Alignment:
@@ -218,7 +218,7 @@ class ReconstructionScorer:
         if alignment.kind != "band":
             raise SealauditError(
                 f"score {PATH_SCORE} needs a band-aligned model; retrain with "
-                "train.alignment.kind: band, or set evaluate.score: four_ms_ssim"
+                "train.alignment.kind: band, or set calibrate.score: four_ms_ssim"
             )
         top, bottom = alignment.band_rows
         return int(round(top * height)), int(round(bottom * height))

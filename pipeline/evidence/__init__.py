@@ -5,6 +5,7 @@ writes it; ``documents`` and ``evaluation`` hold the dataclasses; ``io`` reads a
 strictly (a renamed key is an error naming the file, the key and the stage).
 """
 
+from pipeline.evidence.calibration import CalibratedMode, Calibration, Thresholds
 from pipeline.evidence.convert import EvidenceError
 from pipeline.evidence.documents import (
     Governance,
@@ -19,7 +20,6 @@ from pipeline.evidence.evaluation import (
     Evaluation,
     Metrics,
     Mode,
-    Thresholds,
     operating_threshold,
 )
 from pipeline.evidence.io import parse, path, read, read_file, write, write_file, write_to
@@ -27,6 +27,8 @@ from pipeline.evidence.table import DOCUMENTS, Document
 
 __all__ = [
     "DOCUMENTS",
+    "CalibratedMode",
+    "Calibration",
     "Document",
     "EvaluatedThreshold",
     "Evaluation",

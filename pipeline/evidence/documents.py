@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.evidence.convert import optional
-from pipeline.models.thresholds import Threshold
 
 
 @dataclass(frozen=True)
@@ -145,7 +144,8 @@ class MonitorSummary:
     """``fit_monitor/monitor_summary.json``.
 
     Verbatim: ``ablation`` rows, ``chart`` and ``chart_in_control_resampled`` (SPC settings
-    and their in-control run lengths), ``reference`` (score distribution), ``val`` metrics,
+    and their in-control run lengths), ``reference`` (score distribution and chart limits),
+    ``val`` figures (at mean + ``ablation.k`` sd, no decision threshold: see calibration.json),
     ``contribution_examples``, ``plots``, ``torch_numerics``.
     """
 
@@ -163,8 +163,6 @@ class MonitorSummary:
     chart: dict[str, Any]
     chart_in_control_resampled: dict[str, Any]
     val: dict[str, Any]
-    thresholds: list[Threshold]
-    operating_threshold_id: str
     n_train: int
     n_val_normal: int
     n_val_defective: int

@@ -213,14 +213,6 @@ class Metrics:
     monitoring: dict[str, float] | None
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """``evaluate/thresholds.json``: every fitted threshold per mode (null: not evaluated)."""
-
-    inline: list[Threshold] | None
-    monitoring: list[Threshold] | None
-
-
 def operating_threshold(thresholds: list[T], wanted: str) -> T:
     """The threshold whose id is ``wanted``: the one a mode (or the monitor) decides with."""
     for threshold in thresholds:
@@ -228,5 +220,5 @@ def operating_threshold(thresholds: list[T], wanted: str) -> T:
             return threshold
     raise EvidenceError(
         f"operating threshold {wanted!r} is not among the fitted thresholds "
-        f"{[t.threshold_id for t in thresholds]}; rerun `dvc repro evaluate`"
+        f"{[t.threshold_id for t in thresholds]}; rerun `dvc repro calibrate evaluate`"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.evidence.calibration import Calibration, Thresholds
 from pipeline.evidence.documents import (
     Governance,
     MonitorSummary,
@@ -11,7 +12,7 @@ from pipeline.evidence.documents import (
     SplitSummary,
     TrainSummary,
 )
-from pipeline.evidence.evaluation import Evaluation, Metrics, Thresholds
+from pipeline.evidence.evaluation import Evaluation, Metrics
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,11 @@ DOCUMENTS = {
         Document("train_summary", "train/train_summary.json", "train", TrainSummary),
         Document("evaluation", "evaluate/evaluation.json", "evaluate", Evaluation),
         Document("metrics", "evaluate/metrics.json", "evaluate", Metrics),
-        Document("thresholds", "evaluate/thresholds.json", "evaluate", Thresholds),
         Document(
             "monitor_summary", "fit_monitor/monitor_summary.json", "fit_monitor", MonitorSummary
         ),
+        Document("calibration", "calibrate/calibration.json", "calibrate", Calibration),
+        Document("thresholds", "calibrate/thresholds.json", "calibrate", Thresholds),
         Document("registration", "register/registration.json", "register", Registration),
     )
 }

@@ -103,7 +103,7 @@ def lot_summary(
     if monitor.chart["lot_alternative"] == "two-sided":
         below = float(stats.mannwhitneyu(scores, ref.sorted_scores, alternative="less").pvalue)
     share = exceedance_rate(scores, monitor.threshold.value)
-    expected = max(monitor.reference_exceedance, 0.5 / ref.n)
+    expected = max(monitor.reference_exceedance or 0.0, 0.5 / ref.n)
     binom = stats.binomtest(share["n_above"], share["n"], expected, alternative="greater")
     return {
         "lot_id": lot_id,

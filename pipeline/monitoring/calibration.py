@@ -1,5 +1,6 @@
-"""Fitting the monitoring mode on features: the estimator, its ablation grid, the thresholds
-and the control limits. Pure functions on arrays; the ``fit_monitor`` stage does the I/O.
+"""Fitting the monitoring mode on features: the estimator, its ablation grid and the control
+limits. Pure functions on arrays; the ``fit_monitor`` stage does the I/O. The decision
+threshold is the ``calibrate`` stage's (``FittedMonitor.with_thresholds``).
 
 The ablation scores each (layer, kept dimensions, covariance) on ``val``: AUROC and AUPR
 (threshold-free) and accuracy, recall and false-positive rate at the unsupervised rule
@@ -19,13 +20,7 @@ import numpy as np
 from pipeline.config.fit_monitor import AblationParams, ChartParams, Params
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.metrics import binary_metrics, ranking_metrics
-from pipeline.models.thresholds import (
-    Threshold,
-    fit_supervised,
-    fit_unsupervised,
-    with_justification,
-)
-from pipeline.monitoring.fitted import SCORE_NAME, FittedMonitor, transform_scores
+from pipeline.monitoring.fitted import FittedMonitor, transform_scores
 from pipeline.monitoring.run_length import calibrate_limits, resampled_false_alarms
 from pipeline.monitoring.spc import ReferenceDistribution
 
@@ -70,8 +65,8 @@ def run_ablation(
         layer: the layer the features come from.
         features: (N_train, D) normal train features and (N_val, D) val features.
         labels: (N_val,) 0 normal / 1 defective.
-        grid: the ablation grid.
-        params: seed, ridge and threshold_k.
+        grid: the ablation grid (its ``k`` sets the figures' cut).
+        params: seed and ridge.
 
     Returns:
         One row per configuration with ``layer``, ``n_features_kept``, ``covariance``, the
@@ -85,7 +80,7 @@ def run_ablation(
         scores = estimator.mahalanobis(val)
         seconds = time.perf_counter() - start
         row: dict[str, Any] = {"layer": layer, "n_features_kept": kept, "covariance": covariance}
-        row.update(val_metrics(scores, labels, params.threshold_k))
+        row.update(val_metrics(scores, labels, grid.k))
         # logged, not recorded: a wall-clock time would make the evidence differ per run
         log.debug(
             "ablation %s/%d/%s: %.4f ms per image",
@@ -106,27 +101,12 @@ def run_ablation(
     return rows
 
 
-def fit_thresholds(scores: np.ndarray, labels: np.ndarray, params: Params) -> tuple[Threshold, ...]:
-    """Both threshold rules fitted on ``val``, the operating one (``threshold_rule``) first.
-
-    The supervised rule is skipped when ``val`` has no defective image, unless it is the
-    operating rule (then ``fit_supervised`` raises a clear error).
-    """
-    normal = scores[labels == 0]
-    unsupervised = fit_unsupervised(normal, params.threshold_k, score_name=SCORE_NAME)
-    fitted = [with_justification(unsupervised, scores, labels)]
-    if labels.max() == 1 or params.threshold_rule == "supervised":
-        criterion = params.supervised_criterion
-        fitted.append(fit_supervised(scores, labels, criterion, score_name=SCORE_NAME))
-    if params.threshold_rule == "supervised":
-        fitted.reverse()
-    return tuple(fitted)
-
-
 def control_limits(monitor: FittedMonitor) -> dict[str, Any]:
     """The monitor's limits in score units.
 
-    Individuals: warning and action at mean + 2 and + 3 sd of the reference scores. EWMA: the
+    Individuals: warning and action at mean + 2 and + 3 sd of the reference scores. These are
+    chart limits on the score stream, drawn for the reader; no image is passed or rejected by
+    them (per-image decisions use the calibrated operating threshold only). EWMA: the
     asymptotic band of the chart (on log scores by default, mapped back with exp, i.e. a band
     around the geometric mean). CUSUM: allowance k and interval h in sd of chart units.
     """
@@ -193,7 +173,6 @@ def reference_summary(monitor: FittedMonitor) -> dict[str, Any]:
         "min": float(values.min()),
         "median": float(np.median(values)),
         "max": float(values.max()),
-        "exceedance_share": monitor.reference_exceedance,
         "control_limits": control_limits(monitor),
     }
 

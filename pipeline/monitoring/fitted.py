@@ -2,7 +2,9 @@
 
 ``FittedMonitor`` bundles the RFD-MD estimator with the encoder layer it reads, the identity
 of the autoencoder checkpoint whose features it was fitted on, the reference distribution of
-``val`` normal scores, the thresholds fitted on ``val`` and the process-control rules. It
+``val`` normal scores, the process-control rules and the decision threshold. ``fit_monitor``
+writes it without a threshold; the ``calibrate`` stage adds the operating one
+(``with_thresholds``) and writes ``artifacts/calibrate/monitor.pkl``, the file that decides. It
 exposes ``mahalanobis(X)`` and ``contribution_map(X, shape)`` itself, so code that expects the
 bare estimator (the registry's packaged model) can use the bundle unchanged.
 
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import pickle
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +65,11 @@ class FittedMonitor:
         checkpoint_sha256: hex sha256 of that file; scoring refuses any other checkpoint.
         architecture: the checkpoint's architecture name (``attention_ae`` ...).
         reference: ``val`` normal scores' distribution (centre, spread, sorted sample).
-        thresholds: thresholds fitted on ``val``; the first is the operating one.
         chart: process-control settings (``ChartParams`` as a plain dict).
-        reference_exceedance: share of reference scores above the operating threshold.
+        thresholds: thresholds fitted on ``val`` by ``calibrate``; the first is the operating
+            one (empty in fit_monitor's file).
+        reference_exceedance: share of reference scores above the operating threshold (None
+            without a threshold).
         alignment: the checkpoint's band alignment (``Alignment.to_dict()``), applied to raw
             images before the encoder exactly as in training.
         created_by: package version that fitted it.
@@ -79,9 +84,9 @@ class FittedMonitor:
     checkpoint_sha256: str
     architecture: str
     reference: ReferenceDistribution
-    thresholds: tuple[Threshold, ...]
     chart: dict[str, Any]
-    reference_exceedance: float
+    thresholds: tuple[Threshold, ...] = ()
+    reference_exceedance: float | None = None
     alignment: dict[str, Any] = field(default_factory=lambda: {"kind": "none"})
     created_by: str = f"sealaudit {__version__}"
     format: str = MONITOR_FORMAT
@@ -89,8 +94,25 @@ class FittedMonitor:
 
     @property
     def threshold(self) -> Threshold:
-        """The operating threshold (reject when ``score > threshold.value``)."""
+        """The operating threshold (reject when ``score > threshold.value``).
+
+        Raises:
+            MonitorError: the monitor carries none (fit_monitor's file, not calibrate's).
+        """
+        if not self.thresholds:
+            raise MonitorError(
+                "this monitor carries no decision threshold (fit_monitor fits the estimator and "
+                "chart reference only): use artifacts/calibrate/monitor.pkl (`dvc repro calibrate`)"
+            )
         return self.thresholds[0]
+
+    def with_thresholds(self, thresholds: Sequence[Threshold]) -> FittedMonitor:
+        """This monitor deciding with ``thresholds[0]``, and the share of its reference scores
+        above that threshold (what the exceedance alarm expects of an in-control lot)."""
+        if not thresholds:
+            raise MonitorError("with_thresholds needs at least the operating threshold")
+        above = np.asarray(self.reference.sorted_scores) > thresholds[0].value
+        return replace(self, thresholds=tuple(thresholds), reference_exceedance=float(above.mean()))
 
     def mahalanobis(self, X: ArrayLike) -> NDArray[np.float64]:
         """(N,) monitoring scores of (N, C*h*w) flattened features (the estimator's)."""
@@ -179,6 +201,10 @@ def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedRef
     """
     path = Path(reference)
     monitor = load_monitor(path)
+    try:
+        monitor.threshold  # noqa: B018 - fail before any image is scored
+    except MonitorError as error:
+        raise MonitorError(f"{path}: {error}") from error
     checkpoint = Path(checkpoint) if checkpoint is not None else Path(monitor.checkpoint_path)
     check_checkpoint(monitor, checkpoint)
     version = f"local:{sha256_file(path)[:12]}"

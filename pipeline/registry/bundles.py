@@ -18,6 +18,7 @@ from pipeline.evidence import (
     DOCUMENTS as EVIDENCE_DOCUMENTS,
 )
 from pipeline.evidence import (
+    Calibration,
     Evaluation,
     EvidenceError,
     Governance,
@@ -41,12 +42,14 @@ MODES = ("inline", "monitoring")
 # The documents a registered run carries (all of pipeline.evidence.DOCUMENTS but its own).
 DOCUMENTS = {name: row for name, row in EVIDENCE_DOCUMENTS.items() if row.stage != "register"}
 GOVERNANCE_SUMMARY = "validate_data/summary.md"
-ESTIMATOR = "fit_monitor/monitor.pkl"
+# fit_monitor's monitor with calibrate's operating threshold inside (the same one the model's
+# threshold.json carries): the one monitor object that decides
+ESTIMATOR = "calibrate/monitor.pkl"
 CHECKPOINT = "model.pt"
 TRAIN_FILES = ("history.json", "training_curve.png")
 UPSTREAM_STAGES = {
-    "inline": ("prepare", "validate_data", "train", "evaluate"),
-    "monitoring": ("prepare", "validate_data", "train", "fit_monitor", "evaluate"),
+    "inline": ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate"),
+    "monitoring": ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate"),
 }
 
 
@@ -61,6 +64,7 @@ class RunEvidence:
     metrics: Metrics
     thresholds: Thresholds
     monitor_summary: MonitorSummary
+    calibration: Calibration
 
     def mode(self, mode: str) -> Mode:
         """The mode's evaluation; an error when evaluate did not run it."""
@@ -128,7 +132,13 @@ def _add_metric(metrics: dict[str, float], name: str, value: Any) -> None:
 
 def run_params(docs: RunEvidence, mode: str) -> dict[str, Any]:
     """The typed-config sections each upstream stage recorded in its provenance."""
-    sources: list[Any] = [docs.split_summary, docs.governance, docs.train_summary, docs.evaluation]
+    sources: list[Any] = [
+        docs.split_summary,
+        docs.governance,
+        docs.train_summary,
+        docs.calibration,
+        docs.evaluation,
+    ]
     if mode == "monitoring":
         sources.append(docs.monitor_summary)
     params: dict[str, Any] = {}
@@ -184,13 +194,11 @@ def scoring_settings(mode: str, mode_doc: Mode, docs: RunEvidence) -> ScoringSet
         return ScoringSettings(
             mode, mode_doc.score, mode_doc.detector, layer=docs.monitor_summary.layer
         )
-    # provenance.params is the evaluate section verbatim (not part of the evidence contract)
-    evaluate_params = docs.evaluation.provenance.params
     return ScoringSettings(
         mode,
         mode_doc.score,
         mode_doc.detector,
-        four_ms_ssim=dict(evaluate_params.get("four_ms_ssim") or {}),
+        four_ms_ssim=dict(docs.calibration.mode(mode).four_ms_ssim),
         seal_path=dict(mode_doc.seal_path) if mode_doc.seal_path else None,  # with calibration
     )
 
