@@ -7,12 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pipeline.config.evaluate import Params
+from pipeline.config.calibrate import ThresholdParams
 from pipeline.errors import SealauditError
-from pipeline.evaluation.modes import evaluate_mode, headline, pick_operating
+from pipeline.evaluation.fitting import pick_operating
+from pipeline.evaluation.modes import evaluate_mode, fit_mode, headline, measure_mode
 from tests.params import section
 
 PARAMS = section("evaluate", n_boot=200)
+RULES = section("calibrate").thresholds
 
 
 def _split(rng: np.random.Generator, n_normal: int, n_defective: int, gap: float = 2.0):
@@ -22,10 +24,10 @@ def _split(rng: np.random.Generator, n_normal: int, n_defective: int, gap: float
     return scores, labels, types
 
 
-def _evaluate(val, test, params: Params = PARAMS):
+def _evaluate(val, test, rules: ThresholdParams = RULES):
     return evaluate_mode(
         val[0], val[1], test[0], test[1], test[2],
-        detector="attention_ae", score_name="four_ms_ssim", params=params,
+        detector="attention_ae", score_name="four_ms_ssim", rules=rules, params=PARAMS,
     )  # fmt: skip
 
 
@@ -76,7 +78,7 @@ def test_an_unfitted_max_miss_rate_is_said_once_for_every_score(
     for score_name in ("four_ms_ssim", "mse"):
         evaluate_mode(
             val[0], val[1], test[0], test[1], test[2],
-            detector="attention_ae", score_name=score_name, params=PARAMS,
+            detector="attention_ae", score_name=score_name, rules=RULES, params=PARAMS,
         )  # fmt: skip
     said = {r.getMessage() for r in caplog.records if "max_miss_rate" in r.getMessage()}
     assert len(said) == 1  # the same words, so runtime.SaidOnce lets them through once
@@ -85,12 +87,24 @@ def test_an_unfitted_max_miss_rate_is_said_once_for_every_score(
 
 def test_operating_rule_is_configurable_and_a_missing_rule_is_an_error() -> None:
     rng = np.random.default_rng(3)
-    thresholds = dataclasses.replace(PARAMS.thresholds, operating_rule="mean_plus_k_sigma")
-    params = dataclasses.replace(PARAMS, thresholds=thresholds)
-    result = _evaluate(_split(rng, 50, 10), _split(rng, 40, 40), params)
+    rules = dataclasses.replace(RULES, operating_rule="mean_plus_k_sigma")
+    result = _evaluate(_split(rng, 50, 10), _split(rng, 40, 40), rules)
     assert result.operating.rule == "mean_plus_k_sigma"
     with pytest.raises(SealauditError, match="max_miss_rate"):
         pick_operating(result.thresholds[:2], "max_miss_rate")
+
+
+def test_measuring_calibrated_thresholds_fits_nothing_on_test() -> None:
+    rng = np.random.default_rng(4)
+    val, test = _split(rng, 50, 10), _split(rng, 40, 40)
+    fitted = fit_mode(val[0], val[1], "four_ms_ssim", RULES)
+    measured = measure_mode(
+        fitted, test[0], test[1], test[2],
+        detector="attention_ae", score_name="four_ms_ssim", params=PARAMS,
+    )  # fmt: skip
+    assert measured.thresholds is fitted.thresholds and measured.operating is fitted.operating
+    assert (measured.doc["n_val_normal"], measured.doc["n_val_defective"]) == (50, 10)
+    assert measured.doc == _evaluate(val, test).doc  # fit then measure == the comparator path
 
 
 def test_per_type_auroc_ranks_each_type_against_every_normal_image() -> None:

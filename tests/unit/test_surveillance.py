@@ -13,10 +13,17 @@ from scipy import stats
 
 from pipeline.config.fit_monitor import ChartParams
 from pipeline.errors import SealauditError
+from pipeline.models.thresholds import fit_unsupervised
 from pipeline.monitoring import calibration, history
 from pipeline.monitoring.alarms import analyse, lot_summary
 from pipeline.monitoring.batch import parse_name, read_batch
-from pipeline.monitoring.fitted import FittedMonitor
+from pipeline.monitoring.fitted import (
+    SCORE_NAME,
+    FittedMonitor,
+    MonitorError,
+    resolve_reference,
+    save_monitor,
+)
 from pipeline.monitoring.history import HistoryError, HistoryRow
 from pipeline.monitoring.run_length import calibrate_limits
 from pipeline.monitoring.spc import ReferenceDistribution
@@ -32,12 +39,8 @@ def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
     """A monitor whose reference is 400 normal quantiles scaled to mean 10 and sd 1 exactly."""
     q = stats.norm.ppf((np.arange(400) + 0.5) / 400)
     ref = ReferenceDistribution.from_scores(REF_MEAN + REF_SD * (q - q.mean()) / q.std(ddof=1))
-    labels = np.zeros(ref.n, dtype=np.int64)
-    thresholds = calibration.fit_thresholds(
-        np.asarray(ref.sorted_scores), labels, section("fit_monitor")
-    )
-    exceedance = float(np.mean(np.asarray(ref.sorted_scores) > thresholds[0].value))
-    return FittedMonitor(
+    threshold = fit_unsupervised(ref.sorted_scores, 2.0, score_name=SCORE_NAME)
+    fitted = FittedMonitor(
         estimator=None,  # type: ignore[arg-type]  # the alarm logic never scores images
         layer="enc1",
         feature_shape=(1, 1, 1),
@@ -45,10 +48,9 @@ def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
         checkpoint_sha256="0" * 64,
         architecture="attention_ae",
         reference=ref,
-        thresholds=thresholds,
         chart=calibration.chart_settings(chart or NOMINAL, ref, seed=0),
-        reference_exceedance=exceedance,
     )
+    return fitted.with_thresholds([threshold])  # as the calibrate stage does
 
 
 def _rows(scores_by_lot: dict[str, list[float]], version: str = "v1") -> list[HistoryRow]:
@@ -296,3 +298,23 @@ def test_a_batch_with_nothing_scorable_says_what_was_found_and_the_fix(tmp_path:
     assert "1 misnamed, 2 unreadable" in message and "warnings above" not in message
     assert "replace or remove the broken files" in message and "\n" not in message
     assert not history_path.exists()
+
+
+def test_a_monitor_without_the_calibrated_threshold_decides_nothing(tmp_path: Path) -> None:
+    """fit_monitor's own file carries no threshold: `sealaudit monitor` refuses it before
+    scoring, naming the calibrated file, so per-image decisions have one threshold only."""
+    uncalibrated = dataclasses.replace(_monitor(), thresholds=(), reference_exceedance=None)
+    with pytest.raises(MonitorError, match="artifacts/calibrate/monitor.pkl"):
+        uncalibrated.threshold  # noqa: B018
+    save_monitor(uncalibrated, tmp_path / "monitor.pkl")
+    with pytest.raises(MonitorError, match=r"monitor.pkl: this monitor carries no decision"):
+        resolve_reference(str(tmp_path / "monitor.pkl"), tmp_path / "model.pt")
+
+
+def test_with_thresholds_sets_the_expected_exceedance_of_the_operating_threshold() -> None:
+    monitor = _monitor()
+    values = np.asarray(monitor.reference.sorted_scores)
+    assert monitor.reference_exceedance == pytest.approx(np.mean(values > monitor.threshold.value))
+    other = fit_unsupervised(values, 1.0, score_name=SCORE_NAME)
+    moved = monitor.with_thresholds([other, monitor.threshold])
+    assert moved.threshold is other and moved.reference_exceedance > monitor.reference_exceedance
