@@ -15,7 +15,8 @@ from pipeline.fit_monitor import fit_chosen
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.roi import Roi
-from pipeline.monitoring.fitted import save_monitor
+from pipeline.models.thresholds import fit_unsupervised
+from pipeline.monitoring.fitted import SCORE_NAME, save_monitor
 from pipeline.monitoring.scoring import extract_features
 from tests.params import section
 
@@ -71,6 +72,8 @@ def fit_world_monitor(
         params,
         (checkpoint, "attention_ae"),
     )
+    # the calibrate stage's step: the operating threshold (here mean + 2 sd of val normals)
+    rule = fit_unsupervised(monitor.reference.sorted_scores, 2.0, score_name=SCORE_NAME)
     path = root / "monitor.pkl"
-    save_monitor(monitor, path)
+    save_monitor(monitor.with_thresholds([rule]), path)
     return path, checkpoint

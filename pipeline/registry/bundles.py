@@ -48,7 +48,7 @@ ESTIMATOR = "calibrate/monitor.pkl"
 CHECKPOINT = "model.pt"
 TRAIN_FILES = ("history.json", "training_curve.png")
 UPSTREAM_STAGES = {
-    "inline": ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate"),
+    "inline": ("prepare", "validate_data", "train", "calibrate", "evaluate"),
     "monitoring": ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate"),
 }
 

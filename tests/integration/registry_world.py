@@ -45,7 +45,7 @@ PROVENANCE = {
     "package_versions": {"torch": torch.__version__, "mlflow": "3.17.2"},
 }
 MODES = ("inline", "monitoring")
-LOCK_STAGES = ("prepare", "validate_data", "train", "evaluate", "fit_monitor")
+LOCK_STAGES = ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate")
 
 
 @dataclass
@@ -111,8 +111,9 @@ def build_world(root: Path, seed: int = 0) -> World:
         inline = four_ms_ssim(stack, model(stack), roi=torch.from_numpy(mask)[None, None]).score
         features = model.encode_features(stack, LAYER).flatten(1).numpy()
     estimator = RandomFeatureMahalanobis(n_features_kept=6, random_state=seed).fit(features)
-    (evidence / "fit_monitor").mkdir(parents=True, exist_ok=True)
-    with (evidence / "fit_monitor" / "monitor.pkl").open("wb") as handle:
+    # the calibrated monitor (calibrate/monitor.pkl) is what the monitoring model packages
+    (evidence / "calibrate").mkdir(parents=True, exist_ok=True)
+    with (evidence / "calibrate" / "monitor.pkl").open("wb") as handle:
         pickle.dump(estimator, handle)
     scores = {"inline": inline.numpy().astype(float), "monitoring": estimator.mahalanobis(features)}
     thresholds = {mode: _threshold(mode, s) for mode, s in scores.items()}
@@ -172,6 +173,24 @@ def _write_evaluation(world: World) -> None:
     evidence.write(evaluation, world.evidence)
     evidence.write(Metrics(**{m: {"auroc": 0.974} for m in MODES}), world.evidence)
     evidence.write(Thresholds(**{m: [world.thresholds[m]] for m in MODES}), world.evidence)
+    calibration = evidence.read("calibration", FIXTURE)
+    calibrated = {
+        mode: replace(
+            calibration.modes.of(mode),
+            detector=DETECTOR,
+            score=modes[mode].score,
+            seal_path=None,
+            thresholds_not_fitted=[],
+            operating_threshold_id=world.thresholds[mode].threshold_id,
+        )
+        for mode in MODES
+    }
+    calibration = replace(
+        calibration,
+        modes=replace(calibration.modes, **calibrated),
+        provenance=_provenance("calibrate"),
+    )
+    evidence.write(calibration, world.evidence)
 
 
 def _write_evidence(world: World) -> None:

@@ -33,7 +33,8 @@ def _two_model_world(root: Path) -> Path:
     evidence = Path(paths.evidence_dir)
     tiny = build_world(root / "tiny").evidence
     shutil.copyfile(tiny / "train/attention_ae/model.pt", evidence / "train/attention_ae/model.pt")
-    shutil.copyfile(tiny / "fit_monitor/monitor.pkl", evidence / "fit_monitor/monitor.pkl")
+    (evidence / "calibrate").mkdir(exist_ok=True)
+    shutil.copyfile(tiny / "calibrate/monitor.pkl", evidence / "calibrate/monitor.pkl")
 
     def add_baseline(summary: dict[str, Any]) -> None:
         models = summary["models"]

@@ -1,21 +1,18 @@
-"""The evaluate stage on a tiny world: real train stage, real evidence, checked for consistency."""
+"""The calibrate and evaluate stages on a tiny world: real train (and fit_monitor) stages, real
+evidence, checked for consistency: thresholds fitted by calibrate on val, measured on test."""
 
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
-from pipeline import evaluate, train
-from pipeline.data.images import load_stack
+from pipeline import calibrate, evaluate, fit_monitor, train
 from pipeline.data.manifest import read_manifest
-from pipeline.data.splits import read_splits, rows_in_split, write_splits
-from pipeline.models.checkpoint import load_autoencoder, preprocess_images
-from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from pipeline.data.splits import read_splits, write_splits
+from pipeline.monitoring.fitted import load_monitor
 from tests.params import write_params
 from tests.worlds import write_tiny_dataset
 
@@ -34,6 +31,17 @@ train:
     epochs: 1
     batch_size: 4
     ssim_window: 5
+fit_monitor:
+  layer: enc2
+  n_features_kept: 50
+  n_examples: 1
+  batch_size: 8
+  ablation:
+    layers: [enc2]
+    n_features_kept: [50]
+    covariances: [ledoit_wolf]
+calibrate:
+  batch_size: 8
 evaluate:
   n_boot: 200
   gallery_per_class: 1
@@ -60,19 +68,6 @@ def _assign(data: Path) -> dict[str, str]:
     return assignment
 
 
-def _fit_monitor(data: Path, splits: Path, models: Path, out: Path) -> None:
-    """A stand-in for the fit_monitor stage: RFD-MD on enc2 of the normal train images."""
-    model, meta = load_autoencoder(models / "attention_ae" / "model.pt")
-    images = load_stack(data, rows_in_split(read_manifest(data), read_splits(splits), "train"))
-    with torch.no_grad():
-        x = torch.from_numpy(preprocess_images(images, meta))[:, None]
-        features = model.encode_features(x, "enc2").flatten(1).numpy()
-    estimator = RandomFeatureMahalanobis(n_features_kept=50, random_state=0).fit(features)
-    out.mkdir()
-    (out / "monitor.pkl").write_bytes(pickle.dumps(estimator))
-    (out / "monitor_summary.json").write_text(json.dumps({"layer": "enc2"}))
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("evaluate")
@@ -82,12 +77,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {"root": root, "data": data, "splits": root / "splits.csv"}
     paths["params"], paths["models"] = root / "params.yaml", root / "train"
     assert train.main([*_args(paths), "--out", str(paths["models"])]) == 0
-    assert (
-        evaluate.main(
-            [*_args(paths), "--models", str(paths["models"]), "--out", str(root / "eval")]
-        )
-        == 0
-    )
+    models = ["--models", str(paths["models"])]
+    assert calibrate.main([*_args(paths), *models, "--out", str(root / "calibrate")]) == 0
+    calibration = ["--calibration", str(root / "calibrate")]
+    assert evaluate.main([*_args(paths), *models, *calibration, "--out", str(root / "eval")]) == 0
     return paths
 
 
@@ -102,11 +95,11 @@ def _args(paths: dict[str, Path]) -> list[str]:
     ]
 
 
-def _load(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    return tuple(
-        json.loads((folder / name).read_text())
-        for name in ("evaluation.json", "metrics.json", "thresholds.json")
+def _load(folder: Path, calibrated: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    evaluation, metrics = (
+        json.loads((folder / name).read_text()) for name in ("evaluation.json", "metrics.json")
     )
+    return evaluation, metrics, json.loads((calibrated / "thresholds.json").read_text())
 
 
 def _operating(mode: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +110,8 @@ def _operating(mode: dict[str, Any]) -> dict[str, Any]:
 
 def test_evidence_has_the_contract_shape(world: dict[str, Path]) -> None:
     folder = world["root"] / "eval"
-    evaluation, metrics, thresholds = _load(folder)
+    evaluation, metrics, thresholds = _load(folder, world["root"] / "calibrate")
+    assert not (folder / "thresholds.json").exists()  # calibrate's document, not evaluate's
     assert set(evaluation) >= {"modes", "ablation", "baselines", "paper_reference", "provenance"}
     assert evaluation["modes"]["monitoring"] is None and metrics["monitoring"] is None
     inline = evaluation["modes"]["inline"]
@@ -141,7 +135,7 @@ def test_evidence_has_the_contract_shape(world: dict[str, Path]) -> None:
 
 
 def test_figures_are_consistent_and_thresholds_come_from_val(world: dict[str, Path]) -> None:
-    evaluation, _, _ = _load(world["root"] / "eval")
+    evaluation, _, _ = _load(world["root"] / "eval", world["root"] / "calibrate")
     inline = evaluation["modes"]["inline"]
     assert (inline["n_test_normal"], inline["n_test_defective"]) == N_TEST
     ranking = inline["ranking"]
@@ -175,25 +169,43 @@ def test_figures_are_consistent_and_thresholds_come_from_val(world: dict[str, Pa
 def test_same_inputs_same_evaluation_and_the_monitoring_mode_plugs_in(
     world: dict[str, Path],
 ) -> None:
-    monitor = world["root"] / "fit_monitor"
-    _fit_monitor(world["data"], world["splits"], world["models"], monitor)
-    out = world["root"] / "eval_monitor"
-    args = [*_args(world), "--models", str(world["models"]), "--out", str(out)]
-    assert evaluate.main([*args, "--monitor", str(monitor)]) == 0
-    first, _, _ = _load(world["root"] / "eval")
-    second, metrics, thresholds = _load(out)
+    root, models = world["root"], ["--models", str(world["models"])]
+    model = ["--model", str(world["models"] / "attention_ae" / "model.pt")]
+    assert fit_monitor.main([*_args(world), *model, "--out", str(root / "fit_monitor")]) == 0
+    monitor = ["--monitor", str(root / "fit_monitor")]
+    out = root / "calibrate_monitor"
+    assert calibrate.main([*_args(world), *models, *monitor, "--out", str(out)]) == 0
+    args = [*_args(world), *models, "--calibration", str(out), "--out", str(root / "eval_m")]
+    assert evaluate.main(args) == 0
+    first, _, inline_only = _load(root / "eval", root / "calibrate")
+    second, metrics, thresholds = _load(root / "eval_m", out)
     for key in ("ablation", "baselines"):
         assert first[key] == second[key]
     assert first["modes"]["inline"] == second["modes"]["inline"]
+    assert inline_only["inline"] == thresholds["inline"] and inline_only["monitoring"] is None
     monitoring = second["modes"]["monitoring"]
     assert monitoring["score"] == "rfd_mahalanobis" and "pixel" not in monitoring
     assert all(t["fitted_on_split"] == "val" for t in thresholds["monitoring"])
     assert metrics["monitoring"]["auroc"] == monitoring["ranking"]["auroc"]
+    # one monitoring threshold: the calibrated monitor decides with the evaluated one
+    calibrated = load_monitor(out / "monitor.pkl")
+    assert calibrated.threshold.threshold_id == monitoring["operating_threshold_id"]
+    assert calibrated.threshold.rule == "supervised"  # calibrate.thresholds.operating_rule
+
+
+def test_evaluate_without_a_calibration_is_a_clear_error(
+    world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_args(world), "--models", str(world["models"]), "--out", str(tmp_path / "out")]
+    assert evaluate.main([*args, "--calibration", str(tmp_path / "none")]) == 2
+    assert "calibration.json: evidence file missing; run `dvc repro calibrate`" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_missing_model_is_a_clear_error(
     world: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = [*_args(world), "--models", str(tmp_path / "none"), "--out", str(tmp_path / "out")]
-    assert evaluate.main(args) == 2
+    assert calibrate.main(args) == 2
     assert "checkpoint not found" in capsys.readouterr().err

@@ -88,15 +88,16 @@ def test_summary_follows_the_evidence_contract(world: dict[str, Path]) -> None:
     assert limits["center"] == reference["mean"]
     assert limits["action_upper"] == pytest.approx(reference["mean"] + 3 * reference["sd"])
     assert limits["ewma_lower"] < reference["mean"] < limits["ewma_upper"]
-    assert summary["operating_threshold_id"] == summary["thresholds"][0]["threshold_id"]
-    assert summary["thresholds"][0]["rule"] == "mean_plus_k_sigma"
+    assert "thresholds" not in summary and "exceedance_share" not in reference  # calibrate's
     assert summary["provenance"]["stage"] == "fit_monitor"
     assert summary["provenance"]["params"]["ablation"]["layers"] == ["enc1", "enc2"]
     png = world["out"] / summary["plots"]["contribution_examples"]
     assert png.read_bytes()[:4] == b"\x89PNG" and len(summary["contribution_examples"]) == 2
 
 
-def test_monitor_scores_reproduce_the_reference_and_threshold(world: dict[str, Path]) -> None:
+def test_monitor_scores_reproduce_the_reference_and_fit_no_threshold(
+    world: dict[str, Path],
+) -> None:
     monitor = load_monitor(world["out"] / "monitor.pkl")
     model, _ = load_autoencoder(world["root"] / "model.pt")
     images, labels = _val(world)
@@ -105,7 +106,8 @@ def test_monitor_scores_reproduce_the_reference_and_threshold(world: dict[str, P
     assert monitor.reference.n == normal.size
     assert monitor.reference.mean == pytest.approx(normal.mean(), rel=1e-6)
     assert monitor.reference.sd == pytest.approx(normal.std(ddof=1), rel=1e-6)
-    assert monitor.threshold.value == pytest.approx(normal.mean() + 2 * normal.std(ddof=1))
+    with pytest.raises(MonitorError, match="calibrate"):
+        monitor.threshold  # noqa: B018 - the calibrate stage adds the operating threshold
     assert maps is not None and maps.shape == (len(images), HEIGHT, WIDTH)
     # the bundle stands in for the bare estimator (what the registry's packaged model calls)
     raw = pickle.loads((world["out"] / "monitor.pkl").read_bytes())

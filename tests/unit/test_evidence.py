@@ -57,11 +57,23 @@ def test_a_renamed_key_fails_naming_the_key(
 
 
 def test_a_missing_key_fails_naming_it() -> None:
-    row = evidence.DOCUMENTS["monitor_summary"]
+    row = evidence.DOCUMENTS["calibration"]
     content = json.loads((FIXTURE / row.path).read_text())
-    del content["operating_threshold_id"]
-    with pytest.raises(evidence.EvidenceError, match="'operating_threshold_id' missing"):
-        evidence.parse(evidence.MonitorSummary, content)
+    del content["modes"]["monitoring"]["operating_threshold_id"]
+    match = "'modes.monitoring.operating_threshold_id' missing; written by stage `calibrate`"
+    with pytest.raises(evidence.EvidenceError, match=match):
+        evidence.parse(evidence.Calibration, content)
+
+
+def test_the_calibrated_operating_thresholds_are_the_evaluated_ones() -> None:
+    """calibrate fits, evaluate measures: the fixture's two documents name the same ids."""
+    calibration = evidence.read("calibration", FIXTURE)
+    thresholds = evidence.read("thresholds", FIXTURE)
+    evaluation = evidence.read("evaluation", FIXTURE)
+    for mode in ("inline", "monitoring"):
+        wanted = calibration.mode(mode).operating_threshold_id
+        assert evaluation.modes.of(mode).operating_threshold_id == wanted
+        assert evidence.operating_threshold(thresholds.of(mode), wanted).threshold_id == wanted
 
 
 def test_the_operating_threshold_is_the_one_the_mode_names() -> None:

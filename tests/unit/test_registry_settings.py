@@ -1,4 +1,4 @@
-"""What a packaged model scores with: the evaluate stage's options and calibration."""
+"""What a packaged model scores with: the calibrate stage's options and calibration."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ CALIBRATED = {"max_drift_px": 5, "highpass_px": 9, "calibration": {"gain": 17.6,
 def _docs(seal_path: dict | None, four_ms_ssim: dict) -> RunEvidence:
     docs = load_documents(FIXTURE)
     inline = dataclasses.replace(docs.mode("inline"), seal_path=seal_path)
-    provenance = dataclasses.replace(
-        docs.evaluation.provenance, params={"four_ms_ssim": four_ms_ssim}
-    )
     modes = dataclasses.replace(docs.evaluation.modes, inline=inline)
-    evaluation = dataclasses.replace(docs.evaluation, modes=modes, provenance=provenance)
-    return dataclasses.replace(docs, evaluation=evaluation)
+    evaluation = dataclasses.replace(docs.evaluation, modes=modes)
+    calibrated = dataclasses.replace(docs.calibration.modes.inline, four_ms_ssim=four_ms_ssim)
+    calibration = dataclasses.replace(
+        docs.calibration, modes=dataclasses.replace(docs.calibration.modes, inline=calibrated)
+    )
+    return dataclasses.replace(docs, evaluation=evaluation, calibration=calibration)
 
 
 def test_the_path_calibration_travels_into_the_packaged_settings() -> None:
