@@ -179,6 +179,7 @@ def _write_evaluation(world: World) -> None:
             calibration.modes.of(mode),
             detector=DETECTOR,
             score=modes[mode].score,
+            four_ms_ssim={},  # the world scores with four_ms_ssim's defaults
             seal_path=None,
             thresholds_not_fitted=[],
             operating_threshold_id=world.thresholds[mode].threshold_id,
