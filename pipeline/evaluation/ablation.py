@@ -67,21 +67,15 @@ def ablation_table(
     test: SplitImages,
     params: Params,
     rules: ThresholdParams,
-    known: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """Rows ``{"score", "auroc", "aupr", "accuracy", "f1", "threshold", "threshold_id"}``
     in ``params.ablation_scores`` order; a score that failed has None figures and a ``note``.
     Each score is thresholded on val by the supervised rule of ``rules`` (the calibrated one).
-
-    ``known``: the (val, test) scores of ``scorer.score_name`` already computed by the mode
-    (same model, same options), reused rather than recomputed.
     """
-    names = tuple(n for n in params.ablation_scores if known is None or n != scorer.score_name)
+    names = tuple(params.ablation_scores)
     val_scores, failed = score_all(scorer, val.images, names)
     test_scores, failed_test = score_all(scorer, test.images, names)
     failed.update(failed_test)
-    if known is not None:
-        val_scores[scorer.score_name], test_scores[scorer.score_name] = known
     criterion = rules.criterion
     rows = []
     for name in params.ablation_scores:
