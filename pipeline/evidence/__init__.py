@@ -5,6 +5,7 @@ writes it; ``documents`` and ``evaluation`` hold the dataclasses; ``io`` reads a
 strictly (a renamed key is an error naming the file, the key and the stage).
 """
 
+from pipeline.evidence.capability import Capability, CapabilityMode
 from pipeline.evidence.convert import EvidenceError
 from pipeline.evidence.documents import (
     Governance,
@@ -26,6 +27,8 @@ from pipeline.evidence.io import parse, path, read, read_file, write, write_file
 from pipeline.evidence.table import DOCUMENTS, Document
 
 __all__ = [
+    "Capability",
+    "CapabilityMode",
     "DOCUMENTS",
     "Document",
     "EvaluatedThreshold",

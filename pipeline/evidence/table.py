@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.evidence.capability import Capability
 from pipeline.evidence.documents import (
     Governance,
     MonitorSummary,
@@ -45,6 +46,9 @@ DOCUMENTS = {
         Document("thresholds", "evaluate/thresholds.json", "evaluate", Thresholds),
         Document(
             "monitor_summary", "fit_monitor/monitor_summary.json", "fit_monitor", MonitorSummary
+        ),
+        Document(
+            "capability", "assess_capability/capability.json", "assess_capability", Capability
         ),
         Document("registration", "register/registration.json", "register", Registration),
     )
