@@ -57,8 +57,21 @@ def edit_json(path: Path, change: Callable[[Any], None]) -> None:
     path.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def fail_inline_capability(
+    evidence_dir: Path, requirement: str = "REQ-CHANNEL", a90_95: float = 0.41
+) -> None:
+    """Make one requirement's inline a90/95 exceed what the protocol requires."""
+
+    def change(capability: dict[str, Any]) -> None:
+        for row in capability["modes"]["inline"]["requirements"]:
+            if row["id"] == requirement:
+                row.update(a90_95=a90_95, passed=False, margin=a90_95 - row["required_a90_95"])
+
+    edit_json(evidence_dir / "assess_capability" / "capability.json", change)
+
+
 def fail_inline_miss_rate(evidence_dir: Path, upper: float = 0.35) -> None:
-    """Make the inline operating threshold's miss-rate bound exceed its acceptance limit."""
+    """Make the inline operating threshold's miss-rate bound exceed its comparator reference."""
 
     def change(evaluation: dict[str, Any]) -> None:
         inline = evaluation["modes"]["inline"]

@@ -17,8 +17,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     promote = commands.add_parser(
         "promote",
         help="move a registry alias to a model version whose evidence meets the criteria",
-        description="Promote MODEL VERSION to --alias if its recorded evidence meets "
-        "validation/acceptance_criteria.yaml; a refusal lists each unmet criterion. "
+        description="Promote MODEL VERSION to --alias (shadow: beside human inspection, "
+        "decisions unused; champion: released) if its recorded evidence meets the criteria "
+        "validation/protocol.yaml requires for that alias; a refusal lists each unmet "
+        "criterion, a shadow promotion the champion criteria still unmet. "
         "With --rollback, restore the previous holder of --alias. Every decision is signed "
         "and appended to the audit log.",
     )
@@ -26,7 +28,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "model", help="registered model name (e.g. sealaudit-inline) or a mode (inline)"
     )
     promote.add_argument("version", nargs="?", help="model version (not with --rollback)")
-    promote.add_argument("--alias", default=None, help="default: register.champion_alias")
+    promote.add_argument(
+        "--alias",
+        default=None,
+        help="shadow or champion (register.shadow_alias / register.champion_alias; "
+        "default: champion)",
+    )
     promote.add_argument("--reason", required=True, help="why (recorded with the signature)")
     promote.add_argument("--signer", required=True, help="printed name of the person signing")
     promote.add_argument(
@@ -47,7 +54,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--criteria",
         type=Path,
         default=None,
-        help="default: <repo>/validation/acceptance_criteria.yaml",
+        help="validation protocol (default: <repo>/validation/protocol.yaml; another file is "
+        "recorded as a deviation)",
     )
     promote.add_argument("--params", type=Path, default=Path("params.yaml"))
     promote.add_argument(
@@ -89,6 +97,10 @@ def _promote(args: argparse.Namespace) -> int:
     params = _register_params(args.params)
     model = params.model_name(args.model) if args.model in ("inline", "monitoring") else args.model
     alias = args.alias or params.champion_alias
+    try:
+        gate = params.gate(alias)
+    except ValueError as error:
+        raise SealauditError(str(error)) from error
     client, _ = connect()
     audit_log = args.audit_log or default_audit_log()
     if args.rollback:
@@ -103,6 +115,7 @@ def _promote(args: argparse.Namespace) -> int:
             audit_log=audit_log,
             criteria_path=args.criteria,
             dossier_dir=args.dossiers or repo_root() / DOSSIERS,
+            gate=gate,
         )
     _print_decision(decision)
     return EXIT_REFUSED if decision.action == "refuse" else 0
@@ -116,22 +129,37 @@ def _register_params(path: Path) -> Any:
 
 
 def _print_decision(decision: Any) -> None:
+    from pipeline.registry.predates import status_lines
+
     entry = decision.entry
     where = f"{decision.model_name}@{entry['alias']}"
     if decision.action == "refuse":
         print(f"REFUSED: {decision.model_name} v{decision.version} not promoted to {where}")
         for result in decision.unmet:
-            print(
-                f"  unmet {result['id']}: {result['description']} "
-                f"(observed {_fmt(result['observed'])}, limit {_fmt(result['limit'])})"
-            )
+            _print_unmet("unmet", result)
     else:
         verb = "PROMOTED" if decision.action == "promote" else "ROLLED BACK"
         print(f"{verb}: {where} -> v{decision.version} (was v{decision.previous_champion})")
+    if decision.action == "promote" and decision.gate == "shadow":
+        for result in decision.champion_unmet:
+            _print_unmet("shadow only, champion criterion not met:", result)
+    if "protocol" in entry:
+        for line in status_lines(entry["protocol"]):
+            print(f"  {line}")
     print(
         f"  signed {entry['signed_at']} by {entry['signer']} ({entry['meaning']}); "
         f"audit entry {entry['seq']} {entry['hash'][:16]}"
     )
+
+
+def _print_unmet(label: str, result: dict[str, Any]) -> None:
+    print(
+        f"  {label} {result['id']}: {result['description']} "
+        f"(observed {_fmt(result['observed'])}, limit {_fmt(result['limit'])})"
+    )
+    for detail in result.get("details", []):
+        if not detail["passed"]:
+            print(f"    {detail['text']}")
 
 
 def _fmt(value: Any) -> str:

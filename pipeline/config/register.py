@@ -21,7 +21,8 @@ class Params:
     """Experiment and registered-model names, and what the pyfunc models return.
 
     ``inline_model_name`` and ``monitoring_model_name`` are the stable registered names (one
-    per mode); ``champion_alias`` is the alias ``sealaudit promote`` moves. ``requirements``
+    per mode); ``champion_alias`` and ``shadow_alias`` are the aliases ``sealaudit promote``
+    moves (their meaning: validation/protocol.yaml ``required_for``). ``requirements``
     lists the packages whose pins (from the lock file) travel with each model.
     """
 
@@ -29,6 +30,7 @@ class Params:
     inline_model_name: str
     monitoring_model_name: str
     champion_alias: str
+    shadow_alias: str
     requirements: tuple[str, ...]
 
     def validate(self) -> None:
@@ -38,16 +40,32 @@ class Params:
             "inline_model_name": self.inline_model_name,
             "monitoring_model_name": self.monitoring_model_name,
             "champion_alias": self.champion_alias,
+            "shadow_alias": self.shadow_alias,
         }
         bad = sorted(key for key, value in names.items() if not _NAME.match(value))
         if bad:
             raise ValueError(f"{bad} must match [A-Za-z0-9][A-Za-z0-9_.-]*")
         if self.inline_model_name == self.monitoring_model_name:
             raise ValueError("inline_model_name and monitoring_model_name must differ")
-        if self.champion_alias.lower().startswith("v") and self.champion_alias[1:].isdigit():
-            raise ValueError("champion_alias must not look like a version (v1, v2, ...)")
+        for key in ("champion_alias", "shadow_alias"):
+            alias = names[key]
+            if alias.lower().startswith("v") and alias[1:].isdigit():
+                raise ValueError(f"{key} must not look like a version (v1, v2, ...)")
+        if self.champion_alias == self.shadow_alias:
+            raise ValueError("champion_alias and shadow_alias must differ")
         if not self.requirements:
             raise ValueError("requirements must list at least mlflow and torch")
+
+    def gate(self, alias: str) -> str:
+        """The meaning of ``alias``: ``champion`` or ``shadow`` (the protocol's
+        ``required_for`` names); another alias is an error naming both."""
+        meanings = {self.champion_alias: "champion", self.shadow_alias: "shadow"}
+        if alias not in meanings:
+            raise ValueError(
+                f"--alias {alias!r} has no stated meaning; use {self.shadow_alias!r} (beside "
+                f"human inspection) or {self.champion_alias!r} (released), params.yaml register"
+            )
+        return meanings[alias]
 
     def model_name(self, mode: str) -> str:
         """The registered model name of ``mode`` (``inline`` or ``monitoring``)."""

@@ -11,9 +11,9 @@ from typing import Any
 from pipeline import __version__
 from pipeline.dossier.criteria import judge
 from pipeline.dossier.evidence import (
-    ACCEPTANCE_CRITERIA,
     INTENDED_USE,
     OPTIONAL_EVIDENCE,
+    PROTOCOL,
     REQUIRED_EVIDENCE,
     TEXT_BLOCKS,
     Documents,
@@ -77,7 +77,7 @@ def build_context(
     files = digest_files(paths)
     entries = read_audit_log(paths.audit_log)
     identity = _identity(documents, mode, default_model_name)
-    verdict = judge(documents, mode, paths.validation(ACCEPTANCE_CRITERIA))
+    verdict = judge(documents, mode, paths.validation(PROTOCOL))
     miss_limits = verdict.pop("miss_limits")
     evaluation = documents.evaluation
     order = [mode, *(m for m in MODES if m != mode)]
@@ -180,7 +180,7 @@ def digest_files(paths: EvidencePaths) -> dict[str, Path]:
         f"artifacts/{path.relative_to(paths.evidence_dir).as_posix()}": path
         for path in _evidence_files(paths).values()
     }
-    for name in (INTENDED_USE, ACCEPTANCE_CRITERIA, *TEXT_BLOCKS, "glossary.yaml"):
+    for name in (INTENDED_USE, PROTOCOL, *TEXT_BLOCKS, "glossary.yaml"):
         files[_label(name)] = paths.validation(name)
     files["data/dataset.json"] = Path(paths.dataset_info)
     files["data.dvc"] = Path(paths.data_dvc)

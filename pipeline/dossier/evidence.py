@@ -19,6 +19,7 @@ from pipeline.errors import SealauditError
 from pipeline.evidence import (
     DOCUMENTS,
     Calibration,
+    Capability,
     Evaluation,
     Governance,
     Metrics,
@@ -41,7 +42,7 @@ REQUIRED_EVIDENCE = (
 )
 OPTIONAL_EVIDENCE = tuple(name for name in DOCUMENTS if name not in REQUIRED_EVIDENCE)
 INTENDED_USE = "intended_use.yaml"
-ACCEPTANCE_CRITERIA = "acceptance_criteria.yaml"
+PROTOCOL = "protocol.yaml"
 # Reviewed text blocks of the dossier (validation/, owned with the dossier).
 TEXT_BLOCKS = (
     "risk_register.yaml",
@@ -61,7 +62,7 @@ class EvidencePaths:
 
     Attributes:
         evidence_dir: the ``artifacts/`` folder (or a copy fetched from the registry).
-        validation_dir: reviewed files (``intended_use.yaml``, ``acceptance_criteria.yaml``...).
+        validation_dir: reviewed files (``intended_use.yaml``, ``protocol.yaml``...).
         dataset_info: ``data/dataset.json`` (source, licence).
         dvc_lock: ``dvc.lock``.
         data_dvc: ``data.dvc``.
@@ -123,6 +124,7 @@ class Documents:
     calibration: Calibration | None
     thresholds: Thresholds | None
     registration: Registration | None
+    capability: Capability | None
 
     def present(self) -> dict[str, Any]:
         """The documents read, by name (required ones first)."""

@@ -24,7 +24,7 @@ SECTIONS = (
         "verdict",
         "Cover, verdict and signatures",
         ("AI Act Annex IV(2)(g) dated and signed test reports", "21 CFR 11.50, 11.70", "FDA CSA"),
-        ("validation/acceptance_criteria.yaml", "register/registration.json", "registry audit log"),
+        ("validation/protocol.yaml", "register/registration.json", "registry audit log"),
     ),
     Section(
         "compliance",
@@ -75,7 +75,7 @@ SECTIONS = (
         "thresholds",
         "Threshold justification",
         ("AI Act Art 15(3)", "ISO 13485 7.5.6", "ISO 11607-2", "ASTM F1886", "FDA CSA"),
-        ("evaluate/evaluation.json (thresholds)", "validation/acceptance_criteria.yaml"),
+        ("evaluate/evaluation.json (thresholds)", "validation/protocol.yaml"),
     ),
     Section(
         "explainability",
@@ -123,7 +123,7 @@ SECTIONS = (
         "acceptance",
         "Acceptance criteria",
         ("FDA CSA record of results and conclusion", "ISO 13485 4.1.6", "Annex IV(2)(g)"),
-        ("validation/acceptance_criteria.yaml", "all evidence files"),
+        ("validation/protocol.yaml", "all evidence files"),
     ),
     Section(
         "annexes",

@@ -6,6 +6,7 @@ strictly (a renamed key is an error naming the file, the key and the stage).
 """
 
 from pipeline.evidence.calibration import CalibratedMode, Calibration, Thresholds
+from pipeline.evidence.capability import Capability, CapabilityMode
 from pipeline.evidence.convert import EvidenceError
 from pipeline.evidence.documents import (
     Governance,
@@ -26,6 +27,8 @@ from pipeline.evidence.io import parse, path, read, read_file, write, write_file
 from pipeline.evidence.table import DOCUMENTS, Document
 
 __all__ = [
+    "Capability",
+    "CapabilityMode",
     "DOCUMENTS",
     "CalibratedMode",
     "Calibration",

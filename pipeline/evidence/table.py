@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pipeline.evidence.calibration import Calibration, Thresholds
+from pipeline.evidence.capability import Capability
 from pipeline.evidence.documents import (
     Governance,
     MonitorSummary,
@@ -48,6 +49,9 @@ DOCUMENTS = {
         ),
         Document("calibration", "calibrate/calibration.json", "calibrate", Calibration),
         Document("thresholds", "calibrate/thresholds.json", "calibrate", Thresholds),
+        Document(
+            "capability", "assess_capability/capability.json", "assess_capability", Capability
+        ),
         Document("registration", "register/registration.json", "register", Registration),
     )
 }

@@ -19,6 +19,7 @@ from pipeline.evidence import (
 )
 from pipeline.evidence import (
     Calibration,
+    Capability,
     Evaluation,
     EvidenceError,
     Governance,
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 MODES = ("inline", "monitoring")
 # The documents a registered run carries (all of pipeline.evidence.DOCUMENTS but its own).
 DOCUMENTS = {name: row for name, row in EVIDENCE_DOCUMENTS.items() if row.stage != "register"}
+# Logged and keyed when present: a version registered before assess_capability ran is still
+# registered, and judged "capability evidence missing" at promotion.
+OPTIONAL_DOCUMENTS = ("capability",)
 GOVERNANCE_SUMMARY = "validate_data/summary.md"
 # fit_monitor's monitor with calibrate's operating threshold inside (the same one the model's
 # threshold.json carries): the one monitor object that decides
@@ -65,6 +69,7 @@ class RunEvidence:
     thresholds: Thresholds
     monitor_summary: MonitorSummary
     calibration: Calibration
+    capability: Capability | None = None
 
     def mode(self, mode: str) -> Mode:
         """The mode's evaluation; an error when evaluate did not run it."""
@@ -78,8 +83,19 @@ class RunEvidence:
 
 
 def load_documents(root: Path) -> RunEvidence:
-    """Every evidence document under ``root``, read strictly through ``pipeline.evidence``."""
-    return RunEvidence(**{name: evidence.read(name, root) for name in DOCUMENTS})
+    """Every evidence document under ``root``, read strictly through ``pipeline.evidence``
+    (the ``OPTIONAL_DOCUMENTS`` are None when their file is absent)."""
+    names = [name for name in DOCUMENTS if name in _present(Path(root))]
+    return RunEvidence(**{name: evidence.read(name, root) for name in names})
+
+
+def _present(root: Path) -> list[str]:
+    """The documents a run carries: every required one, and the optional ones on disk."""
+    return [
+        name
+        for name, row in DOCUMENTS.items()
+        if name not in OPTIONAL_DOCUMENTS or (root / row.path).is_file()
+    ]
 
 
 def checkpoint_path(root: Path, mode_doc: Mode, mode: str) -> Path:
@@ -170,7 +186,7 @@ def run_artifacts(
     ``data.dvc``, ``data/dataset.json``).
     """
     root = Path(root)
-    evidence_files = [root / row.path for row in DOCUMENTS.values()]
+    evidence_files = [root / DOCUMENTS[name].path for name in _present(root)]
     evidence_files.append(root / GOVERNANCE_SUMMARY)
     evaluate_dir = root / "evaluate"
     plots = _named_files(evaluate_dir, list(mode_doc.plots.values()), "plot")
@@ -233,6 +249,8 @@ def build_bundle(
     key_files.update({name: sha256_json(doc) for name, doc in documents.items()})
     key_files["evaluation"] = sha256_json(to_dict(mode_doc))
     key_files["governance"] = sha256_json(to_dict(docs.governance))
+    if docs.capability is not None:  # absent: the key of a version registered before it
+        key_files["capability"] = sha256_json(_capability_key(docs.capability, mode))
     # The training seed is the one a version is reproduced with.
     provenance = dataclasses.replace(
         docs.evaluation.provenance, seed=docs.train_summary.provenance.seed
@@ -264,6 +282,16 @@ def build_bundle(
         tags=tags,
         artifacts=artifacts,
     )
+
+
+def _capability_key(capability: Capability, mode: str) -> dict[str, Any]:
+    """What of ``capability.json`` a version's identity rests on (not its provenance)."""
+    entry = capability.modes.of(mode)
+    return {
+        "protocol_sha256": capability.protocol.sha256,
+        "dataset": to_dict(capability.dataset),
+        "mode": None if entry is None else to_dict(entry),
+    }
 
 
 def _trained(summary: TrainSummary, detector: str, mode: str) -> TrainedModel:

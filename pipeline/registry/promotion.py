@@ -1,7 +1,9 @@
 """Evidence-gated promotion, refusal and rollback with aliases, tags and audit entries.
 
-Registry *stages* are deprecated; a version is released by pointing an alias (``champion``)
-at it. Every decision runs under an exclusive lock on the audit log, so two racing promotions
+Registry *stages* are deprecated; a version is released by pointing an alias at it:
+``shadow`` (runs beside human inspection, decisions unused) or ``champion`` (released), each
+judged by ``pipeline.registry.gate`` under the validation protocol.
+Every decision runs under an exclusive lock on the audit log, so two racing promotions
 of one model serialise: each sees the champion the other left, and the log stays one chain.
 The lock is a file lock on one host; a team sharing a tracking server keeps the log on a
 shared file system that honours ``flock`` (or promotes from one host).
@@ -20,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import SealauditError
 from pipeline.registry.audit import REFUSED, append_entry, locked, read_entries, verify_log
-from pipeline.registry.criteria import criteria_sha256, evaluate_criteria, unmet
+from pipeline.registry.criteria import unmet
+from pipeline.registry.gate import judge_version
 from pipeline.registry.lineage import TAG_PREFIX
 from pipeline.registry.recorded import recorded_evidence
 
@@ -57,11 +60,17 @@ class Decision:
     previous_champion: str | None
     criteria: list[dict[str, Any]]
     entry: dict[str, Any]
+    gate: str = "champion"
 
     @property
     def unmet(self) -> list[dict[str, Any]]:
-        """Criteria that failed (empty unless refused)."""
-        return unmet(self.criteria)
+        """Criteria gating this alias that failed (empty unless refused)."""
+        return [r for r in unmet(self.criteria) if self.gate in r.get("required_for", [self.gate])]
+
+    @property
+    def champion_unmet(self) -> list[dict[str, Any]]:
+        """Champion criteria that failed (a shadow version may have some)."""
+        return [r for r in unmet(self.criteria) if "champion" in r.get("required_for", [])]
 
 
 def current_champion(client: MlflowClient, model_name: str, alias: str) -> str | None:
@@ -122,7 +131,7 @@ def _record(
         "signed_at": entry["signed_at"],
         "reason": entry["reason"][:4000],
         "previous_champion": str(entry["previous_champion"]),
-        "criteria": _criteria_text(entry["criteria"]),
+        "criteria": entry.get("note") or _criteria_text(entry["criteria"]),
         "audit_entry": f"{entry['seq']}:{entry['hash']}",
     }
     for key, value in facts.items():
@@ -148,12 +157,16 @@ def promote(
     audit_log: Path,
     criteria_path: Path | None = None,
     dossier_dir: Path | None = None,
+    gate: str = "champion",
 ) -> Decision:
-    """Point ``alias`` at ``version`` if its recorded evidence meets every criterion.
+    """Point ``alias`` at ``version`` if its recorded evidence meets the criteria of ``gate``.
 
-    A version that fails is refused: the alias stays, and the refusal is logged and tagged
-    with each unmet criterion. Recorded evidence whose bytes differ from the registration
-    tags counts as an unmet criterion (``EVIDENCE-INTEGRITY``).
+    ``gate`` is the alias's meaning (``shadow`` or ``champion``): the protocol criteria whose
+    ``required_for`` names it must hold. A version that fails is refused: the alias stays, and
+    the refusal is logged and tagged with each unmet criterion. A shadow promotion records the
+    champion criteria still unmet. Recorded evidence whose bytes differ from the registration
+    tags counts as an unmet criterion (``EVIDENCE-INTEGRITY``). The entry records the
+    protocol (sha256, revision, approval), whether it predates the test, and deviations.
 
     Returns:
         The decision (``action`` is ``promote`` or ``refuse``).
@@ -168,10 +181,10 @@ def promote(
         if previous == version:
             raise PromotionError(f"{model_name} v{version} already holds @{alias}; nothing to do")
         recorded = recorded_evidence(client, model_name, version, dossier_dir)
-        results = evaluate_criteria(recorded.evidence, criteria_path)
-        results += [_integrity_result(problem) for problem in recorded.integrity_problems]
-        hashes = {**recorded.hashes, "acceptance_criteria": criteria_sha256(criteria_path)}
-        action = "refuse" if unmet(results) else "promote"
+        verdict = judge_version(recorded, gate, criteria_path)
+        results = verdict.criteria
+        hashes = {**recorded.hashes, "protocol": verdict.protocol["sha256"]}
+        action = "refuse" if verdict.blocking else "promote"
         if action == "promote":
             client.set_registered_model_alias(model_name, alias, version)
         decision = {
@@ -180,7 +193,11 @@ def promote(
             "version": version,
             "alias": alias,
             "previous_champion": previous,
+            "gate": gate,
             "criteria": results,
+            "note": verdict.note,
+            "protocol": verdict.protocol,
+            "comparators": verdict.comparators,
             "evidence_hashes": hashes,
         }
         try:
@@ -192,17 +209,7 @@ def promote(
     if action == "promote":
         _attach_dossier(client, model_name, version, recorded.dossier_files)
     log.info("%s %s v%s @%s (was %s)", action, model_name, version, alias, previous)
-    return Decision(action, model_name, version, previous, results, entry)
-
-
-def _integrity_result(problem: str) -> dict[str, Any]:
-    return {
-        "id": "EVIDENCE-INTEGRITY",
-        "description": "Recorded evidence unchanged since registration",
-        "observed": problem,
-        "limit": "SHA-256 equal to the registration tag",
-        "passed": False,
-    }
+    return Decision(action, model_name, version, previous, results, entry, gate)
 
 
 def _restore_alias(client: MlflowClient, model_name: str, alias: str, previous: str | None) -> None:

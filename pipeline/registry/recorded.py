@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline import evidence
 from pipeline.errors import SealauditError
-from pipeline.evidence import Evaluation, Governance
+from pipeline.evidence import Capability, Evaluation, Governance
 from pipeline.provenance import sha256_file
-from pipeline.registry.criteria import DossierRecord, Judged, VersionRef
+from pipeline.registry.judged import DossierRecord, Judged, VersionRef
 from pipeline.registry.lineage import LINEAGE_KEY_TAG, TAG_PREFIX
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 EVIDENCE_FOLDER = "evidence"
 EVIDENCE_TAG = f"{TAG_PREFIX}evidence_sha256."
 JUDGED_FILES = ("governance.json", "evaluation.json")
+# Judged when the run carries it; a version registered without it fails the capability
+# criteria with "capability evidence missing" rather than being unreadable.
+OPTIONAL_JUDGED_FILES = ("capability.json",)
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,18 @@ def recorded_evidence(
     hashes, problems = {}, []
     with tempfile.TemporaryDirectory(prefix="sealaudit-evidence-") as tmp:
         local = {name: _download(client, model_version.run_id, name, tmp) for name in JUDGED_FILES}
+        for name in OPTIONAL_JUDGED_FILES:
+            if _listed(client, model_version.run_id, name):
+                local[name] = _download(client, model_version.run_id, name, tmp)
         for name, path in local.items():
             hashes[name] = sha256_file(path)
             if hashes[name] != tags.get(f"{EVIDENCE_TAG}{name}"):
                 problems.append(f"{name} of run {model_version.run_id} differs from its tag")
         governance = evidence.read_file(Governance, local["governance.json"])
         evaluation = evidence.read_file(Evaluation, local["evaluation.json"])
+        capability = None
+        if "capability.json" in local:
+            capability = evidence.read_file(Capability, local["capability.json"])
     mode_doc = evaluation.modes.of(mode)
     if mode_doc is None:
         raise SealauditError(
@@ -129,6 +138,7 @@ def recorded_evidence(
         governance=governance,
         evaluation=mode_doc,
         model_version=VersionRef(model_name, str(version), tags[LINEAGE_KEY_TAG]),
+        capability_evidence=capability,
     )
     hashes["lineage_key"] = tags[LINEAGE_KEY_TAG]
     sidecar = find_dossier(dossier_dir, model_name, str(version))
@@ -150,6 +160,12 @@ def _model_version(client: MlflowClient, model_name: str, version: str) -> Any:
             f"model {model_name!r} has no version {version!r} in {client.tracking_uri}; "
             "list versions in the MLflow UI or check MLFLOW_TRACKING_URI"
         ) from error
+
+
+def _listed(client: MlflowClient, run_id: str, name: str) -> bool:
+    """Whether the run's evidence folder holds ``name``."""
+    listed = client.list_artifacts(run_id, EVIDENCE_FOLDER)
+    return f"{EVIDENCE_FOLDER}/{name}" in {item.path for item in listed}
 
 
 def _download(client: MlflowClient, run_id: str, name: str, folder: str) -> Path:

@@ -34,6 +34,7 @@ from pipeline.models.thresholds import Threshold
 from tests.params import PARAMS_FILE
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
+PROTOCOL = Path(__file__).resolve().parents[2] / "validation" / "protocol.yaml"
 
 HEIGHT, WIDTH = 32, 128
 DETECTOR = "attention_ae"
@@ -194,9 +195,38 @@ def _write_evaluation(world: World) -> None:
     evidence.write(calibration, world.evidence)
 
 
+def _write_capability(world: World) -> None:
+    """The fixture's passing capability evidence, under the repository's protocol, for both
+    modes (the monitoring mode judged with the inline rows)."""
+    from pipeline.registry.protocol import protocol_sha256
+
+    capability = evidence.read("capability", FIXTURE)
+    protocol = replace(capability.protocol, sha256=protocol_sha256(PROTOCOL))
+    modes = replace(capability.modes, monitoring=capability.modes.inline)
+    provenance = _provenance("assess_capability", {"challenge": "challenge"})
+    evidence.write(
+        replace(capability, protocol=protocol, modes=modes, provenance=provenance), world.evidence
+    )
+
+
+def change_inline_capability(world: World, requirement: str, a90_95: float) -> None:
+    """Rewrite one requirement's inline a90/95 (a re-assessment on the challenge set)."""
+    capability = evidence.read("capability", world.evidence)
+    inline = capability.modes.inline
+    rows = [
+        replace(row, a90_95=a90_95, passed=False, margin=a90_95 - row.required_a90_95)
+        if row.id == requirement
+        else row
+        for row in inline.requirements
+    ]
+    modes = replace(capability.modes, inline=replace(inline, requirements=rows))
+    evidence.write(replace(capability, modes=modes), world.evidence)
+
+
 def _write_evidence(world: World) -> None:
     ev = world.evidence
     _write_evaluation(world)
+    _write_capability(world)
     governance = evidence.read("governance", FIXTURE)
     suite = Suite("manifest", "validation/suites/manifest.json", "ab" * 32, "manifest", 0)
     evidence.write(

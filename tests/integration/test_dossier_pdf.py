@@ -27,7 +27,7 @@ from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import render_html
 from pipeline.registry.tracking import AUDIT_LOG_ENV
 from tests import params as test_params
-from tests.dossier_world import TEMPLATES, fail_inline_miss_rate, make_world
+from tests.dossier_world import TEMPLATES, fail_inline_capability, make_world
 
 pytestmark = [
     pytest.mark.slow,
@@ -188,7 +188,7 @@ def test_evidence_files_are_attached(world: tuple[EvidencePaths, Path]) -> None:
     attachments = PdfReader(out / f"{STEM}.pdf").attachments
     assert "evaluate--evaluation.json" in attachments
     assert attachments["evaluate--evaluation.json"][0] == paths.evidence("evaluation").read_bytes()
-    assert "validation--acceptance_criteria.yaml" in attachments
+    assert "validation--protocol.yaml" in attachments
 
 
 def test_html_is_deterministic_and_offline(world: tuple[EvidencePaths, Path]) -> None:
@@ -207,7 +207,7 @@ def test_html_is_deterministic_and_offline(world: tuple[EvidencePaths, Path]) ->
 
 def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> None:
     paths = make_world(tmp_path)
-    fail_inline_miss_rate(paths.evidence_dir, upper=0.35)
+    fail_inline_capability(paths.evidence_dir, "REQ-CHANNEL", 0.41)
     params = test_params.section(
         "render_dossier",
         modes=("inline",),
@@ -217,9 +217,10 @@ def test_failing_model_gets_a_dossier_that_says_fail_first(tmp_path: Path) -> No
     sidecar = produce_dossier(
         paths, "inline", params, "sealaudit-inline", TEMPLATES, tmp_path / "out"
     )
-    assert sidecar["verdict"] == "FAIL" and sidecar["unmet"] == ["AC-SAFE-1"]
+    assert sidecar["verdict"] == "FAIL" and sidecar["unmet"] == ["AC-CAP-1"]
     first = pdf_text(tmp_path / "out" / sidecar["pdf"], 1)
-    assert "FAIL" in first and "AC-SAFE-1" in first and "observed 0.35" in first
+    assert "FAIL" in first and "AC-CAP-1" in first
+    assert "REQ-CHANNEL: a90/95 0.41 mm > required 0.25 mm" in " ".join(first.split())
 
 
 def test_a_render_that_fails_mid_pdf_keeps_the_previous_release_whole(

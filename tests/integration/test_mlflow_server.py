@@ -143,7 +143,7 @@ def server(postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def world(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = build_world(tmp_path_factory.mktemp("server-world") / "repo")
     (world.root / "validation").mkdir()
-    shutil.copy(ROOT / "validation" / "acceptance_criteria.yaml", world.root / "validation")
+    shutil.copy(ROOT / "validation" / "protocol.yaml", world.root / "validation")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(world.root)
         patch.setenv(TRACKING_ENV, server)

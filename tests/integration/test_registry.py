@@ -1,8 +1,8 @@
 """The real MLflow registry (embedded SQLite): lineage, idempotency, gated promotion, audit.
 
-One module-scoped world registers three inline versions (v1 passing, v2 failing, v3 passing)
-through the real ``register`` stage; the monitoring model's evidence never changes, so it stays
-at version 1. No mocks: the stage, the CLI and MLflow run for real.
+One module-scoped world registers three inline versions (v1 passing, v2 failing capability,
+v3 passing) through the real ``register`` stage; the monitoring model's evidence never
+changes, so it stays at version 1. No mocks: the stage, the CLI and MLflow run for real.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from tests.integration.registry_world import (
     PROVENANCE,
     World,
     build_world,
+    change_inline_capability,
     change_inline_evidence,
     seed_tracking_db,
     write_dossier,
@@ -39,7 +40,7 @@ from tests.integration.registry_world import (
 from tests.params import section
 
 ROOT = Path(__file__).resolve().parents[2]
-CRITERIA = ROOT / "validation" / "acceptance_criteria.yaml"
+CRITERIA = ROOT / "validation" / "protocol.yaml"
 INLINE, MONITORING = "sealaudit-inline", "sealaudit-monitoring"
 SIGN = ["--signer", "Grace Hopper", "--reason", "validation report VR-7 reviewed"]
 
@@ -84,10 +85,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Any:
         dossiers = world.root / "reports" / "dossiers"
         write_dossier(dossiers, v1["inline"])
         write_dossier(dossiers, v1["monitoring"])
-        change_inline_evidence(world, auroc_ci=(0.62, 0.80), miss_upper=0.45)
+        change_inline_evidence(world, auroc_ci=(0.62, 0.80), miss_upper=0.45)  # comparators
+        change_inline_capability(world, "REQ-CHANNEL", 0.41)
         v2 = _register(world)
-        write_dossier(dossiers, v2["inline"])  # refused on its numbers alone
+        write_dossier(dossiers, v2["inline"])  # refused as champion on capability alone
         change_inline_evidence(world, auroc_ci=(0.93, 0.99), miss_upper=0.10)
+        change_inline_capability(world, "REQ-CHANNEL", 0.22)
         v3 = _register(world)  # no dossier yet
         client, target = connect()
         assert target.embedded and target.tracking_uri.endswith(f"{world.root}/mlflow.db")
@@ -137,6 +140,9 @@ def test_run_records_params_metrics_and_artifacts_from_evidence(registry: Regist
         for f in registry.client.list_artifacts(run_id, folder)
     }
     assert {"evidence/governance.json", "evidence/evaluation.json"} <= listed
+    assert "evidence/capability.json" in listed
+    tags = registry.client.get_model_version(INLINE, "1").tags
+    assert tags["sealaudit.evidence_sha256.capability.json"]  # checked again at promotion
     assert {"evidence/monitor_summary.json", "evidence/dvc.lock"} <= listed  # for the dossier
     assert {"plots/roc_inline.png", "gallery/inline_true_positive_0.png"} <= listed
 
@@ -176,16 +182,47 @@ def test_failing_version_is_refused_with_each_unmet_criterion(
     before = current_champion(registry.client, INLINE, "champion")
     assert cli(["promote", INLINE, "2", *SIGN]) == 1
     out = capsys.readouterr().out
-    assert "REFUSED" in out and "AC-PERF-1" in out and "AC-SAFE-1" in out
+    assert "REFUSED" in out and "unmet AC-CAP-1" in out
+    assert "REQ-CHANNEL: a90/95 0.41 mm > required 0.25 mm (+0.16 mm; glm)" in out
     assert "AC-DOC-1" not in out and "AC-GOV-1" not in out
+    assert "unmet CMP-" not in out  # the paper's references compare, never gate
+    assert "protocol SA-VAL-PR-001 rev 1" in out and "predates the test: unknown" in out
     assert current_champion(registry.client, INLINE, "champion") == before
     entry = read_entries(registry.audit_log)[-1]
     assert (entry["action"], entry["version"], entry["meaning"]) == ("refuse", "2", "refused")
-    assert {c["id"] for c in entry["criteria"] if not c["passed"]} == {"AC-PERF-1", "AC-SAFE-1"}
+    assert {c["id"] for c in entry["criteria"] if not c["passed"]} == {"AC-CAP-1"}
+    assert {c["id"] for c in entry["comparators"] if not c["passed"]} == {"CMP-AUROC", "CMP-MISS"}
+    assert entry["protocol"]["sha256"] == sha256_file(CRITERIA)
+    assert entry["evidence_hashes"]["protocol"] == sha256_file(CRITERIA)
+    assert entry["protocol"]["deviations"] == []
     tags = registry.client.get_model_version(INLINE, "2").tags
     assert tags["sealaudit.decision.action"] == "refuse"
     assert tags["sealaudit.decision.meaning"] == "refused"
-    assert tags["sealaudit.decision.criteria"] == "unmet: AC-PERF-1, AC-SAFE-1"
+    assert tags["sealaudit.decision.criteria"] == "unmet: AC-CAP-1"
+
+
+def test_shadow_takes_a_version_that_fails_capability_and_says_so(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = registry.client
+    assert cli(["promote", INLINE, "2", "--alias", "shadow", *SIGN]) == 0
+    out = capsys.readouterr().out
+    assert "PROMOTED: sealaudit-inline@shadow -> v2" in out
+    assert "champion criterion not met: AC-CAP-1" in out
+    assert current_champion(client, INLINE, "shadow") == "2"
+    entry = read_entries(registry.audit_log)[-1]
+    assert (entry["action"], entry["alias"], entry["gate"]) == ("promote", "shadow", "shadow")
+    assert entry["note"].startswith("shadow: capability not met: AC-CAP-1: REQ-CHANNEL: a90/95")
+    tag = client.get_model_version(INLINE, "2").tags["sealaudit.decision.criteria"]
+    assert tag == entry["note"]
+    assert cli(["promote", INLINE, "3", "--alias", "shadow", *SIGN]) == 1  # no dossier yet
+    assert "unmet AC-DOC-1" in capsys.readouterr().out
+    assert cli(["promote", INLINE, "1", "--alias", "shadow", *SIGN]) == 0
+    assert read_entries(registry.audit_log)[-1]["note"] == "all met"
+    assert cli(["promote", INLINE, "--rollback", "--alias", "shadow", *SIGN]) == 0
+    assert current_champion(client, INLINE, "shadow") == "2"  # per alias: champion untouched
+    assert cli(["promote", INLINE, "1", "--alias", "canary", *SIGN]) == 2
+    assert "no stated meaning" in capsys.readouterr().err
 
 
 @pytest.mark.usefixtures("registry")
@@ -285,3 +322,19 @@ def test_champion_gives_the_scores_of_the_evidence(registry: Registry) -> None:
     )
     heatmap = Image.open(io.BytesIO(out["heatmap"].iloc[0]))
     assert heatmap.size == (128, 32) and heatmap.mode == "L"
+
+
+def test_a_version_registered_without_capability_evidence_is_refused_with_the_fix(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Last in the module: it registers a fourth inline version."""
+    (registry.world.evidence / "assess_capability" / "capability.json").unlink()
+    record = _register(registry.world)["inline"]
+    listed = {f.path for f in registry.client.list_artifacts(record["run_id"], "evidence")}
+    assert "evidence/capability.json" not in listed
+    write_dossier(registry.dossiers, record)
+    assert cli(["promote", INLINE, str(record["version"]), *SIGN]) == 1
+    out = capsys.readouterr().out
+    assert "unmet AC-CAP-1" in out and "unmet AC-FR-1" in out
+    assert "capability evidence missing: run `dvc repro assess_capability`" in out
+    assert cli(["promote", INLINE, str(record["version"]), "--alias", "shadow", *SIGN]) == 0

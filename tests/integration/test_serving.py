@@ -64,7 +64,7 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     world = build_world(tmp_path_factory.mktemp("serving") / "repo")
     (world.root / "validation").mkdir()
-    shutil.copy(ROOT / "validation" / "acceptance_criteria.yaml", world.root / "validation")
+    shutil.copy(ROOT / "validation" / "protocol.yaml", world.root / "validation")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(world.root)
         patch.setenv(TRACKING_ENV, "")

@@ -16,7 +16,13 @@ from pipeline.dossier.formatting import fmt, fmt_ci, fmt_pct, fmt_sig, fmt_signe
 from pipeline.dossier.outline import SECTIONS
 from pipeline.dossier.registry_evidence import arrange
 from pipeline.dossier.sections.comparison import delta_interval
-from tests.dossier_world import FIXTURE, edit_json, fail_inline_miss_rate, make_world
+from tests.dossier_world import (
+    FIXTURE,
+    edit_json,
+    fail_inline_capability,
+    fail_inline_miss_rate,
+    make_world,
+)
 
 EVALUATION = json.loads((FIXTURE / "evaluate" / "evaluation.json").read_text())
 REGISTRATION = json.loads((FIXTURE / "register" / "registration.json").read_text())
@@ -60,7 +66,7 @@ def test_context_carries_the_evidence_figures_exactly(world: EvidencePaths) -> N
     assert threshold["value"] == fmt_sig(point["value"])
     assert threshold["miss_upper"] == fmt(point["miss_rate_upper_95"])
     assert threshold["bound"] == {
-        "criterion": "AC-SAFE-1",
+        "criterion": "CMP-MISS",
         "limit": "0.200",
         "result": "PASS" if point["miss_rate_upper_95"] <= 0.2 else "FAIL",
         "needed": "14",  # ceil(ln 0.05 / ln 0.8): zero misses in 14 bound the rate by 20 %
@@ -82,19 +88,33 @@ def test_sections_follow_the_outline(world: EvidencePaths) -> None:
 def test_passing_evidence_gives_pass(world: EvidencePaths) -> None:
     verdict = build(world)["verdict"]
     assert verdict["label"] == "PASS" and verdict["unmet"] == []
-    assert [row["id"] for row in verdict["rows"]] == [
-        "AC-GOV-1",
-        "AC-PERF-1",
-        "AC-PERF-2",
-        "AC-SAFE-1",
+    assert [row["id"] for row in verdict["rows"]] == ["AC-GOV-1", "AC-CAP-1", "AC-FR-1"]
+    assert [row["id"] for row in verdict["comparators"]] == [
+        "CMP-AUROC",
+        "CMP-ACCURACY",
+        "CMP-MISS",
+    ]
+    assert verdict["source"].startswith("SA-VAL-PR-001 rev 1, approved 2026-12-03")
+    # the fixture's evidence names another protocol file and a commit outside this world
+    assert verdict["protocol"]["predates_test"] == "unknown"
+    assert verdict["protocol"]["deviations"][0].startswith("evidence judged under another")
+
+
+def test_failing_model_gets_fail_with_the_unmet_requirement(world: EvidencePaths) -> None:
+    fail_inline_capability(world.evidence_dir, "REQ-CHANNEL", 0.41)
+    verdict = build(world)["verdict"]
+    assert verdict["label"] == "FAIL"
+    assert [(row["id"], row["shortfall"]) for row in verdict["unmet"]] == [
+        ("AC-CAP-1", "REQ-CHANNEL: a90/95 0.41 mm > required 0.25 mm (+0.16 mm; glm)")
     ]
 
 
-def test_failing_model_gets_fail_with_the_unmet_criterion(world: EvidencePaths) -> None:
+def test_a_comparator_below_reference_does_not_fail_the_verdict(world: EvidencePaths) -> None:
     fail_inline_miss_rate(world.evidence_dir, upper=0.35)
     verdict = build(world)["verdict"]
-    assert verdict["label"] == "FAIL"
-    assert [(row["id"], row["observed"]) for row in verdict["unmet"]] == [("AC-SAFE-1", "0.35")]
+    assert verdict["label"] == "PASS"
+    miss = next(row for row in verdict["comparators"] if row["id"] == "CMP-MISS")
+    assert (miss["observed"], miss["result"]) == ("0.35", "FAIL")
 
 
 @pytest.mark.parametrize(

@@ -111,11 +111,12 @@ def _threshold_row(threshold: EvaluatedThreshold, operating: bool) -> list[str]:
 
 
 def _bound(upper: Any, limit: Any, n_defective: Any) -> dict[str, str]:
-    """Miss-rate upper bound against the acceptance limit, with the zero-miss sample size."""
+    """Miss-rate upper bound against the protocol's comparator reference (reported, not a gate),
+    with the zero-miss sample size."""
     if not limit:
         return {
             "criterion": "none",
-            "limit": "no miss-rate criterion in the acceptance file",
+            "limit": "no miss-rate comparator in the protocol",
             "result": "NOT JUDGED",
             "needed": NOT_RECORDED,
             "have": fmt(n_defective),
