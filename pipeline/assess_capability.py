@@ -24,8 +24,8 @@ from pipeline.capability.report import assess_mode
 from pipeline.config import load_section
 from pipeline.config.assess_capability import Params
 from pipeline.data.images import load_stack
-from pipeline.data.manifest import ManifestRow, read_manifest
-from pipeline.errors import DatasetError, SealauditError
+from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
+from pipeline.errors import SealauditError
 from pipeline.evaluation.operating import OperatingDetector, operating_detector
 from pipeline.provenance import data_md5, stage_provenance
 from pipeline.registry.protocol import Protocol, load_protocol
@@ -61,7 +61,10 @@ def decide(
     for start in tqdm(starts, desc=f"challenge {detector.mode}", unit="chunk", disable=None):
         part = rows[start : start + chunk]
         scores = detector.scorer(load_stack(challenge_dir, part)).scores
-        decisions.extend(_decision(row, score > detector.threshold.value) for row, score in zip(part, scores, strict=True))
+        decisions.extend(
+            _decision(row, score > detector.threshold.value)
+            for row, score in zip(part, scores, strict=True)
+        )
     return decisions
 
 

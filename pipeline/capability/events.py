@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.errors import DatasetError
+from pipeline.data.manifest import DatasetError
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,9 @@ def sizes_and_hits(events: Sequence[EventOutcome]) -> tuple[np.ndarray, np.ndarr
         DatasetError: an event has no recorded size (the manifest lacks ground truth).
     """
     sizes = np.array([event.size for event in events], dtype=np.float64)
-    missing = [event.capture_event for event, size in zip(events, sizes, strict=True) if not size > 0]
+    missing = [
+        event.capture_event for event, size in zip(events, sizes, strict=True) if not size > 0
+    ]
     if missing:
         raise DatasetError(
             f"{len(missing)} defect events have no positive defect_size (first: {missing[0]}); "

@@ -20,7 +20,7 @@ from pipeline.capability.events import (
 )
 from pipeline.capability.plots import plot_pod
 from pipeline.capability.pod import Assessment, assess
-from pipeline.errors import DatasetError
+from pipeline.data.manifest import DatasetError
 from pipeline.models.thresholds import clopper_pearson
 
 
