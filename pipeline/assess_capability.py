@@ -1,0 +1,185 @@
+"""DVC stage ``assess_capability``: what each mode detects, per defect type, on the challenge set.
+
+Scores every image of the challenge set (generated with an independent seed, never used for
+fitting or selection) at the mode's operating threshold, counts hit/miss per capture event,
+and fits the probability of detection against defect size per requirement of the validation
+protocol (a50, a90, a90/95). Normal events give the false-reject rate and its upper bound.
+Nothing is fitted here that a decision uses: the threshold comes from the evidence upstream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from pipeline.capability.events import EventOutcome, ImageDecision, event_outcomes
+from pipeline.capability.report import assess_mode
+from pipeline.config import load_section
+from pipeline.config.assess_capability import Params
+from pipeline.data.images import load_stack
+from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
+from pipeline.errors import SealauditError
+from pipeline.evaluation.operating import OperatingDetector, operating_detector
+from pipeline.provenance import data_md5, stage_provenance
+from pipeline.registry.protocol import Protocol, load_protocol
+from pipeline.runtime import configure_logging, configure_torch
+from pipeline import evidence
+from pipeline.evidence import Capability
+
+log = logging.getLogger(__name__)
+
+
+def check_independent(challenge: list[ManifestRow], development: list[ManifestRow]) -> None:
+    """The challenge set shares no image with the development data (a leak would let the
+    capability claim rest on images the thresholds were fitted on).
+
+    Raises:
+        DatasetError: an image (by sha256) is in both.
+    """
+    shared = {row.sha256 for row in challenge} & {row.sha256 for row in development}
+    if shared:
+        example = next(row.image_path for row in challenge if row.sha256 in shared)
+        raise DatasetError(
+            f"challenge set shares {len(shared)} image(s) with the development data (e.g. "
+            f"{example}); regenerate it with its own seed: `sealaudit data challenge --force`"
+        )
+
+
+def decide(
+    detector: OperatingDetector, challenge_dir: Path, rows: list[ManifestRow], chunk: int
+) -> list[ImageDecision]:
+    """Every challenge image's decision at the operating threshold (read in chunks)."""
+    decisions: list[ImageDecision] = []
+    starts = range(0, len(rows), chunk)
+    for start in tqdm(starts, desc=f"challenge {detector.mode}", unit="chunk", disable=None):
+        part = rows[start : start + chunk]
+        scores = detector.scorer(load_stack(challenge_dir, part)).scores
+        decisions.extend(
+            _decision(row, score > detector.threshold.value)
+            for row, score in zip(part, scores, strict=True)
+        )
+    return decisions
+
+
+def _decision(row: ManifestRow, rejected: bool) -> ImageDecision:
+    return ImageDecision(
+        image_id=row.image_id,
+        capture_event=row.capture_event,
+        label=row.label,
+        defect_type=row.defect_type,
+        defect_form=row.defect_form,
+        defect_size=_float(row.defect_size),
+        defect_size_unit=row.defect_size_unit,
+        defect_contrast=_float(row.defect_contrast),
+        rejected=bool(rejected),
+    )
+
+
+def _float(value: Any) -> float:
+    return float("nan") if value in (None, "") else float(value)
+
+
+def write_events(events: Sequence[EventOutcome], path: Path) -> None:
+    """One row per capture event: the hit/miss data behind every POD figure (for re-analysis)."""
+    lines = ["capture_event,label,defect_type,defect_form,size,size_unit,contrast,n_views,rejected"]
+    for e in events:
+        lines.append(
+            f"{e.capture_event},{e.label},{e.defect_type},{e.defect_form},{e.size!r},"
+            f"{e.size_unit},{e.contrast!r},{e.n_views},{int(e.rejected)}"
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def run(
+    challenge_dir: Path,
+    data_dir: Path,
+    protocol_path: Path,
+    upstream: dict[str, Path],
+    params: Params,
+    out_dir: Path,
+    *,
+    torch_threads: int,
+) -> dict[str, Any]:
+    """Assess every mode in ``params.modes``; write ``capability.json``, the per-event CSVs and
+    the POD figures under ``out_dir``.
+
+    ``upstream``: the folders the operating detectors are loaded from (models, calibration,
+    monitor), as ``operating_detector`` names them.
+    """
+    numerics = configure_torch(torch_threads)
+    protocol = load_protocol(protocol_path)
+    rows = read_manifest(challenge_dir)
+    check_independent(rows, read_manifest(data_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    modes: dict[str, Any] = {"inline": None, "monitoring": None}
+    for mode in params.modes:
+        detector = operating_detector(mode, upstream, batch_size=params.batch_size)
+        events = event_outcomes(decide(detector, challenge_dir, rows, params.chunk_images))
+        write_events(events, out_dir / f"events_{mode}.csv")
+        modes[mode] = {
+            "threshold": detector.threshold.value,
+            "threshold_rule": detector.threshold.rule,
+            **assess_mode(events, protocol.requirements, protocol.rules, out_dir / "pod" / mode),
+        }
+    doc = {
+        "protocol": protocol.identity(),
+        "dataset": _dataset(challenge_dir, rows),
+        "modes": modes,
+        "torch_numerics": numerics,
+        "provenance": stage_provenance("assess_capability", params),
+    }
+    evidence.write_to(evidence.parse(Capability, doc), out_dir)
+    return doc
+
+
+def _dataset(challenge_dir: Path, rows: list[ManifestRow]) -> dict[str, Any]:
+    events = {row.capture_event: row.label for row in rows}
+    return {
+        "path": str(challenge_dir),
+        "md5": data_md5(Path(f"{challenge_dir}.dvc")),
+        "n_images": len(rows),
+        "n_events": len(events),
+        "n_normal_events": sum(1 for label in events.values() if label == 0),
+        "n_defect_events": sum(1 for label in events.values() if label == 1),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the stage's paths (from dvc.yaml) and run it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--challenge", type=Path, required=True, help="the challenge dataset")
+    parser.add_argument("--data", type=Path, required=True, help="the development dataset")
+    parser.add_argument("--protocol", type=Path, required=True)
+    parser.add_argument("--models", type=Path, required=True, help="the train stage's folder")
+    parser.add_argument("--calibration", type=Path, required=True, help="thresholds' folder")
+    parser.add_argument("--monitor", type=Path, required=True, help="the fit_monitor folder")
+    parser.add_argument("--params", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    configure_logging()
+    upstream = {"models": args.models, "calibration": args.calibration, "monitor": args.monitor}
+    try:
+        run(
+            args.challenge,
+            args.data,
+            args.protocol,
+            upstream,
+            load_section(args.params, "assess_capability"),
+            args.out,
+            torch_threads=load_section(args.params, "base").torch_threads,
+        )
+    except SealauditError as error:
+        print(f"assess_capability: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
