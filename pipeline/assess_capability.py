@@ -16,22 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
+from pipeline import evidence
 from pipeline.capability.events import EventOutcome, ImageDecision, event_outcomes
-from pipeline.capability.report import assess_mode
+from pipeline.capability.report import Rules, assess_mode
 from pipeline.config import load_section
 from pipeline.config.assess_capability import Params
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.errors import SealauditError
 from pipeline.evaluation.operating import OperatingDetector, operating_detector
+from pipeline.evidence import Capability
 from pipeline.provenance import data_md5, stage_provenance
 from pipeline.registry.protocol import Protocol, load_protocol
 from pipeline.runtime import configure_logging, configure_torch
-from pipeline import evidence
-from pipeline.evidence import Capability
 
 log = logging.getLogger(__name__)
 
@@ -101,17 +100,17 @@ def run(
     challenge_dir: Path,
     data_dir: Path,
     protocol_path: Path,
-    upstream: dict[str, Path],
+    upstream: tuple[Path, Path],
     params: Params,
     out_dir: Path,
     *,
     torch_threads: int,
 ) -> dict[str, Any]:
-    """Assess every mode in ``params.modes``; write ``capability.json``, the per-event CSVs and
-    the POD figures under ``out_dir``.
+    """Assess every mode in ``params.modes`` at its calibrated operating threshold; write
+    ``capability.json``, one hit/miss CSV per mode and the POD figures under ``out_dir``.
 
-    ``upstream``: the folders the operating detectors are loaded from (models, calibration,
-    monitor), as ``operating_detector`` names them.
+    ``upstream``: the ``train`` folder (checkpoints) and the ``calibrate`` folder (thresholds,
+    calibrated monitor), read by ``operating_detector``.
     """
     numerics = configure_torch(torch_threads)
     protocol = load_protocol(protocol_path)
@@ -120,16 +119,20 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     modes: dict[str, Any] = {"inline": None, "monitoring": None}
     for mode in params.modes:
-        detector = operating_detector(mode, upstream, batch_size=params.batch_size)
-        events = event_outcomes(decide(detector, challenge_dir, rows, params.chunk_images))
+        scorer, threshold = operating_detector(mode, *upstream, batch_size=params.batch_size)
+        decisions = decide(scorer, threshold, challenge_dir, rows, params.chunk_images)
+        events = event_outcomes(decisions)
         write_events(events, out_dir / f"events_{mode}.csv")
+        figures = out_dir / "pod" / mode
+        figures.mkdir(parents=True, exist_ok=True)
         modes[mode] = {
-            "threshold": detector.threshold.value,
-            "threshold_rule": detector.threshold.rule,
-            **assess_mode(events, protocol.requirements, protocol.rules, out_dir / "pod" / mode),
+            "threshold": threshold.value,
+            "threshold_rule": threshold.rule,
+            **assess_mode(events, protocol.requirements, Rules.of(protocol.statistics), figures),
         }
+        log.info("%s: %s", mode, _headline(modes[mode]))
     doc = {
-        "protocol": protocol.identity(),
+        "protocol": _protocol_ref(protocol),
         "dataset": _dataset(challenge_dir, rows),
         "modes": modes,
         "torch_numerics": numerics,
@@ -137,6 +140,21 @@ def run(
     }
     evidence.write_to(evidence.parse(Capability, doc), out_dir)
     return doc
+
+
+def _headline(mode: dict[str, Any]) -> str:
+    rows = [f"{row['id']} {row['method']} a90/95={row['a90_95']}" for row in mode["requirements"]]
+    return "; ".join(rows) + f"; false rejects {mode['false_reject']['n_rejected']}"
+
+
+def _protocol_ref(protocol: Protocol) -> dict[str, Any]:
+    return {
+        "document": protocol.document,
+        "revision": protocol.revision,
+        "sha256": protocol.sha256,
+        "approved_on": protocol.approved_on,
+        "approver": protocol.approver,
+    }
 
 
 def _dataset(challenge_dir: Path, rows: list[ManifestRow]) -> dict[str, Any]:
@@ -158,13 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the development dataset")
     parser.add_argument("--protocol", type=Path, required=True)
     parser.add_argument("--models", type=Path, required=True, help="the train stage's folder")
-    parser.add_argument("--calibration", type=Path, required=True, help="thresholds' folder")
-    parser.add_argument("--monitor", type=Path, required=True, help="the fit_monitor folder")
+    parser.add_argument("--calibration", type=Path, required=True, help="the calibrate folder")
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     configure_logging()
-    upstream = {"models": args.models, "calibration": args.calibration, "monitor": args.monitor}
+    upstream = (args.models, args.calibration)
     try:
         run(
             args.challenge,

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.capability.plots import plot_pod
+from pipeline.capability.pod import Assessment, assess
+
 from pipeline.capability.events import (
     EventOutcome,
     defect_events,
@@ -18,21 +21,9 @@ from pipeline.capability.events import (
     sizes_and_hits,
     upper_contrast,
 )
-from pipeline.capability.plots import plot_pod
-from pipeline.capability.pod import Assessment, assess
 from pipeline.data.manifest import DatasetError
 from pipeline.models.thresholds import clopper_pearson
-
-
-@dataclass(frozen=True)
-class Requirement:
-    """One row of the protocol's requirement table."""
-
-    id: str
-    defect_type: str
-    form: str | None
-    unit: str
-    required_a90_95: float
+from pipeline.registry.protocol import Requirement, Statistics
 
 
 @dataclass(frozen=True)
@@ -44,6 +35,17 @@ class Rules:
     link: str  # logit | probit
     false_reject_limit: float  # upper bound of the false-reject rate (0.05)
     upper_contrast_share: float  # the upper share of the contrast range reported apart (2/3)
+
+    @classmethod
+    def of(cls, statistics: Statistics) -> Rules:
+        """The rules of a loaded protocol's ``statistics``."""
+        return cls(
+            pod=statistics.pod_level,
+            confidence=statistics.confidence,
+            link=statistics.pod_link,
+            false_reject_limit=statistics.false_reject_limit,
+            upper_contrast_share=statistics.contrast_upper_share,
+        )
 
 
 def assess_mode(

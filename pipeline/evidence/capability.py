@@ -10,6 +10,7 @@ whether the protocol predates the test.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.evidence.documents import Provenance
 
@@ -33,6 +34,7 @@ class ChallengeSet:
 
     path: str
     md5: str | None
+    n_images: int
     n_events: int
     n_normal_events: int
     n_defect_events: int
@@ -81,6 +83,7 @@ class RequirementCapability:
     passed: bool
     margin: float | None
     note: str
+    figure: str | None  # the POD figure under assess_capability/pod/<mode>/ (None: no events)
     upper_contrast: PodFit | None
 
 
@@ -117,4 +120,5 @@ class Capability:
     protocol: ProtocolRef
     dataset: ChallengeSet
     modes: CapabilityModes
+    torch_numerics: dict[str, Any]
     provenance: Provenance

@@ -35,6 +35,8 @@ TEXT_SECTIONS = {
 STATISTICS = {"pod_model", "a90_95", "fallback", "contrast", "pod_level", "confidence"}
 STATISTICS |= {"success_run", "false_reject", "minimum_defect_events_per_requirement"}
 STATISTICS |= {"minimum_normal_events", "sample_size_arithmetic"}
+STATISTICS |= {"pod_link", "contrast_upper_share"}
+LINKS = ("logit", "probit")
 REQUIREMENT = {"id", "defect_type", "form", "size_measure", "unit", "required_a90_95"}
 CRITERION = {"id", "description", "check", "limits", "required_for", "shown_in_dossier"}
 COMPARATOR = {"id", "description", "check", "metric", "limits"}
@@ -83,6 +85,8 @@ class Statistics:
     false_reject_limit: float
     minimum_defect_events: int
     minimum_normal_events: int
+    pod_link: str  # logit | probit: F in POD(a) = F(b0 + b1 ln a)
+    contrast_upper_share: float  # the upper share of the contrast range reported apart
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,15 @@ def _statistics(path: Path, raw: Any) -> Statistics:
             _number(stats, "minimum_defect_events_per_requirement", where, 0, 1e9)
         ),
         minimum_normal_events=int(_number(stats, "minimum_normal_events", where, 0, 1e9)),
+        pod_link=_link(stats["pod_link"], where),
+        contrast_upper_share=_number(stats, "contrast_upper_share", where, 0, 1),
     )
+
+
+def _link(value: Any, where: str) -> str:
+    if value not in LINKS:
+        raise CriteriaError(f"{where}: pod_link = {value!r}; use one of {list(LINKS)}")
+    return str(value)
 
 
 def _requirements(path: Path, raw: Any) -> tuple[Requirement, ...]:
