@@ -123,7 +123,7 @@ def _render(
     image, kind = pouch.image, "none"
     if rng.random() < defect_rate:
         kind = DEFECT_TYPES[int(rng.integers(len(DEFECT_TYPES)))]
-        image, _ = apply_defect(kind, pouch, rng, float(rng.uniform(0, 1)))
+        image, _, _ = apply_defect(kind, pouch, rng, float(rng.uniform(0, 1)))
     if drift == "contamination" and magnitude > 0:
         dust_rng = np.random.default_rng([params.seed, _DUST_STREAM, lot, n])
         image = _add_dust(image, pouch, dust_rng, FULL_SCALE["contamination"] * magnitude)
