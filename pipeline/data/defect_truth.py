@@ -7,6 +7,7 @@ than params; the challenge set (``pipeline.data.challenge``) spreads its sizes o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 FORMS = ("particle", "fibre")
 # The generator's characteristic-size range per (defect type, form): what each type is, in mm,
@@ -40,6 +41,15 @@ class DefectTruth:
     unit: str
     contrast: float
     form: str
+
+    def columns(self) -> dict[str, Any]:
+        """The manifest's ``defect_*`` values."""
+        return {
+            "defect_size": self.size,
+            "defect_size_unit": self.unit,
+            "defect_contrast": self.contrast,
+            "defect_form": self.form,
+        }
 
 
 @dataclass(frozen=True)

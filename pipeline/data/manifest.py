@@ -64,6 +64,7 @@ class ManifestRow:
 MANIFEST_COLUMNS = tuple(f.name for f in fields(ManifestRow))
 _INT_COLUMNS = {"label", "height", "width"}
 _FLOAT_COLUMNS = {"defect_size", "defect_contrast"}
+TRUTH_COLUMNS = ("defect_size", "defect_size_unit", "defect_contrast", "defect_form")
 FLOAT_DECIMALS = 4
 NO_DEFECT_TRUTH: dict[str, Any] = {
     "defect_size": math.nan,
@@ -73,12 +74,15 @@ NO_DEFECT_TRUTH: dict[str, Any] = {
 }
 
 
-def _cells(row: ManifestRow) -> dict[str, Any]:
-    cells = asdict(row)
-    for name in _FLOAT_COLUMNS:
-        value = cells[name]
-        cells[name] = "" if math.isnan(value) else f"{value:.{FLOAT_DECIMALS}f}"
-    return cells
+def _cell(name: str, value: Any) -> Any:
+    if name not in _FLOAT_COLUMNS:
+        return value
+    return "" if math.isnan(value) else f"{value:.{FLOAT_DECIMALS}f}"
+
+
+def truth_cells(values: dict[str, Any]) -> dict[str, str]:
+    """The ``defect_*`` cells as written: numbers to FLOAT_DECIMALS places, NaN as empty."""
+    return {name: _cell(name, values[name]) for name in TRUTH_COLUMNS}
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
@@ -88,7 +92,7 @@ def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in ordered:
-            writer.writerow(_cells(row))
+            writer.writerow({name: _cell(name, value) for name, value in asdict(row).items()})
 
 
 def read_manifest(data_dir: Path) -> list[ManifestRow]:

@@ -204,22 +204,10 @@ def write_event(
                 source_file=f"{source}:{params.seed}:{image_index}",
                 height=params.image_height,
                 width=params.image_width,
-                **truth_columns(truth),
+                **(truth.columns() if truth else NO_DEFECT_TRUTH),
             )
         )
     return rows
-
-
-def truth_columns(truth: DefectTruth | None) -> dict[str, Any]:
-    """The manifest's ``defect_*`` cells for a defect's ground truth (or for none)."""
-    if truth is None:
-        return dict(NO_DEFECT_TRUTH)
-    return {
-        "defect_size": truth.size,
-        "defect_size_unit": truth.unit,
-        "defect_contrast": truth.contrast,
-        "defect_form": truth.form,
-    }
 
 
 def dataset_info(params: Params) -> dict[str, Any]:
