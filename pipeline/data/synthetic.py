@@ -87,11 +87,12 @@ def plan_events(params: Params) -> list[Event]:
         params.defect_types[k % len(params.defect_types)] for k in range(params.n_defect_events)
     ]
     labels = [0] * params.n_normal_events + [1] * params.n_defect_events
-    stamps = _timeline(params, labels)
+    stamps = timeline(params, labels)
     return [Event(i, labels[i], kinds[i], stamps[i]) for i in range(len(labels))]
 
 
-def _timeline(params: Params, labels: list[int]) -> list[dt.datetime]:
+def timeline(params: Params, labels: list[int]) -> list[dt.datetime]:
+    """Capture timestamps of events with these labels (0 normal, 1 defective), in order."""
     # Each class's k-th event goes to day k % capture_days, so neither class owns a date (SSI's
     # defects all share one date: a confound we must not copy); order within a day is shuffled.
     start = dt.datetime.combine(dt.date.fromisoformat(params.start_date), dt.time())
