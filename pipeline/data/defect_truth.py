@@ -6,6 +6,7 @@ than params; the challenge set (``pipeline.data.challenge``) spreads its sizes o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,16 @@ class Override:
     size: float | None = None
     form: str | None = None
     length_mm: float | None = None
+
+    def check(self, kind: str) -> None:
+        """Raise ValueError if this override means nothing for defect ``kind``."""
+        if self.form is not None and (kind != "contamination" or self.form not in FORMS):
+            raise ValueError(f"override form {self.form!r}: only contamination, one of {FORMS}")
+        if self.length_mm is not None and kind != "width_deviation":
+            raise ValueError(f"override length_mm applies to width_deviation only, not {kind!r}")
+        limit = 1.0 if kind == "width_deviation" else math.inf  # a narrowing is a fraction
+        if self.size is not None and not 0 < self.size < limit:
+            raise ValueError(f"override size {self.size} out of range for {kind!r}")
 
 
 NO_OVERRIDE = Override()

@@ -312,12 +312,5 @@ def apply_defect(
     """
     if kind not in DEFECTS:
         raise ValueError(f"unknown defect type {kind!r}; choose from {sorted(DEFECTS)}")
-    if override.form is not None and (kind != "contamination" or override.form not in FORMS):
-        raise ValueError(f"override form {override.form!r}: only contamination, one of {FORMS}")
-    if override.length_mm is not None and kind != "width_deviation":
-        raise ValueError(f"override length_mm applies to width_deviation only, not {kind!r}")
-    if override.size is not None and not 0 < override.size < (
-        1 if kind == "width_deviation" else math.inf
-    ):
-        raise ValueError(f"override size {override.size} out of range for {kind!r}")
+    override.check(kind)
     return DEFECTS[kind](pouch, rng, severity, override)
