@@ -54,10 +54,12 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --progress-bar on -c requirements.lock -e '.[test]'
 	touch $(STAMP)
 
-# The embedded synthetic dataset is generated, byte-identical for the pinned versions, so a
-# fresh clone recreates exactly what data.dvc records; an existing dataset is left untouched.
+# The embedded synthetic dataset and the capability challenge set are generated, byte-identical
+# for the pinned versions, so a fresh clone recreates exactly what data.dvc and challenge.dvc
+# record; an existing dataset is left untouched.
 data: install
 	@if [ ! -f data/manifest.csv ]; then $(BIN)/sealaudit data synth --out data; fi
+	@if [ ! -f challenge/manifest.csv ]; then $(BIN)/sealaudit data challenge --out challenge; fi
 
 repro: install data
 	$(BIN)/dvc repro

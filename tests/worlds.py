@@ -10,6 +10,7 @@ from PIL import Image
 from pipeline.data.manifest import (
     IMAGES_DIR,
     MASKS_DIR,
+    NO_DEFECT_TRUTH,
     ManifestRow,
     write_dataset_info,
     write_manifest,
@@ -77,6 +78,7 @@ def write_tiny_dataset(
                     source_file=f"tiny:{seed}:{event}",
                     height=height,
                     width=width,
+                    **NO_DEFECT_TRUTH,  # a drawn square, not a defect of known size
                 )
             )
     write_manifest(rows, root / "manifest.csv")

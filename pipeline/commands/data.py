@@ -20,6 +20,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     synth.add_argument("--sheet", type=Path, default=None, help="also write a PNG contact sheet")
     synth.set_defaults(handler=_synth)
 
+    trial = actions.add_parser(
+        "challenge",
+        help="generate the capability challenge set (defects of planned size, for POD)",
+        description="Render the challenge set of issue #14 with the synth section's settings "
+        "and the challenge section's seed and counts: per defect type and form, sizes spread "
+        "log-uniformly over the generator's range; the same params give the same bytes.",
+    )
+    trial.add_argument("--out", type=Path, default=Path("challenge"), help="dataset folder")
+    trial.add_argument("--params", type=Path, default=Path("params.yaml"))
+    trial.add_argument("--force", action="store_true", help="replace an existing challenge set")
+    trial.set_defaults(handler=_challenge)
+
     ssi = actions.add_parser("import-ssi", help="import the SSI dataset (Zenodo 7834077)")
     ssi.add_argument("src", type=Path, help="folder with NoLabel/, seal_breach_0/, Notation/")
     ssi.add_argument("--out", type=Path, default=Path("data"), help="dataset folder")
@@ -58,6 +70,22 @@ def _synth(args: argparse.Namespace) -> int:
     generate_dataset(params, args.out, force=args.force)
     if args.sheet is not None:
         write_contact_sheet(args.out, args.sheet)
+    return 0
+
+
+def _challenge(args: argparse.Namespace) -> int:
+    from pipeline.data.challenge import generate_challenge
+
+    summary = generate_challenge(
+        load_section(args.params, "synth"),
+        load_section(args.params, "challenge"),
+        args.out,
+        force=args.force,
+    )
+    print(
+        f"wrote {summary.images} images ({summary.normal_events} normal and "
+        f"{summary.defect_events} defective events) to {args.out} in {summary.seconds:.1f} s"
+    )
     return 0
 
 

@@ -21,8 +21,9 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.config.synth import DEFECT_TYPES, Params
+from pipeline.data.defect_truth import DefectTruth
 from pipeline.data.defects import apply_defect, particle_footprint
-from pipeline.data.manifest import DatasetError
+from pipeline.data.manifest import NO_DEFECT_TRUTH, TRUTH_COLUMNS, DatasetError, truth_cells
 from pipeline.data.seal_texture import Pouch, apply_view, sample_placement, sample_pouch
 from pipeline.data.synthetic import GENERATOR_VERSION, save_png
 from pipeline.errors import SealauditError
@@ -33,7 +34,15 @@ DRIFTS = ("none", "band_narrowing", "brightness", "contamination")
 FULL_SCALE = {"band_narrowing": 0.35, "brightness": 0.35, "contamination": 6.0}
 LOTS_CSV = "lots.csv"
 LOTS_JSON = "lots.json"
-LOTS_COLUMNS = ("file", "lot_id", "timestamp", "drift_magnitude", "label", "defect_type")
+LOTS_COLUMNS = (
+    "file",
+    "lot_id",
+    "timestamp",
+    "drift_magnitude",
+    "label",
+    "defect_type",
+    *TRUTH_COLUMNS,
+)
 FIRST_LOT = dt.datetime(2024, 4, 1, 6, 0, 0)
 SHIFT_S = 16 * 3600
 _LOT_STREAM = 2**31 + 1  # apart from the dataset generator's streams
@@ -77,7 +86,8 @@ def generate_lots(
 
     Returns:
         The path of ``lots.csv`` (columns file, lot_id, timestamp, drift_magnitude, label,
-        defect_type; one row per image, in capture order).
+        defect_type and the manifest's defect_* ground truth, empty for sound seals; one row
+        per image, in capture order).
 
     Raises:
         SealauditError: an argument is out of range, or out_dir already holds lots.
@@ -100,10 +110,12 @@ def generate_lots(
         for n in range(images_per_lot):
             stamp = FIRST_LOT + dt.timedelta(days=lot, seconds=n * spacing)
             name = f"{lot_id}_{stamp:%Y%m%d_%H%M%S}_{n:04d}.png"
-            pixels, kind = _render(params, lot, n, drift, magnitude, defect_rate)
+            pixels, kind, truth = _render(params, lot, n, drift, magnitude, defect_rate)
             save_png(pixels, out_dir / name)
+            label = int(kind != "none")
+            cells = truth_cells(truth.columns() if truth else NO_DEFECT_TRUTH)
             rows.append(
-                (name, lot_id, stamp.isoformat(), f"{magnitude:.4f}", int(kind != "none"), kind)
+                (name, lot_id, stamp.isoformat(), f"{magnitude:.4f}", label, kind, *cells.values())
             )
     path = out_dir / LOTS_CSV
     _write_csv(rows, path)
@@ -115,15 +127,15 @@ def generate_lots(
 
 def _render(
     params: Params, lot: int, n: int, drift: str, magnitude: float, defect_rate: float
-) -> tuple[np.ndarray, str]:
-    """One lot image (H, W) uint8 and its defect type ("none" for a sound seal)."""
+) -> tuple[np.ndarray, str, DefectTruth | None]:
+    """One lot image (H, W) uint8, its defect type ("none" for a sound seal) and truth."""
     rng = np.random.default_rng([params.seed, _LOT_STREAM, lot, n])
     narrowing = FULL_SCALE["band_narrowing"] * magnitude if drift == "band_narrowing" else 0.0
     pouch = sample_pouch(rng, params, band_scale=1.0 - narrowing)
-    image, kind = pouch.image, "none"
+    image, kind, truth = pouch.image, "none", None
     if rng.random() < defect_rate:
         kind = DEFECT_TYPES[int(rng.integers(len(DEFECT_TYPES)))]
-        image, _ = apply_defect(kind, pouch, rng, float(rng.uniform(0, 1)))
+        image, _, truth = apply_defect(kind, pouch, rng, float(rng.uniform(0, 1)))
     if drift == "contamination" and magnitude > 0:
         dust_rng = np.random.default_rng([params.seed, _DUST_STREAM, lot, n])
         image = _add_dust(image, pouch, dust_rng, FULL_SCALE["contamination"] * magnitude)
@@ -133,7 +145,7 @@ def _render(
             view, gain=view.gain * (1 - FULL_SCALE["brightness"] * magnitude)
         )
     pixels, _ = apply_view(image, None, view, rng, params.nuisance.sensor_noise)
-    return pixels, kind
+    return pixels, kind, truth
 
 
 def _add_dust(image: np.ndarray, pouch: Pouch, rng: np.random.Generator, mean: float) -> np.ndarray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -34,7 +35,12 @@ class DatasetError(SealauditError):
 
 @dataclass(frozen=True)
 class ManifestRow:
-    """One image of the canonical dataset."""
+    """One image of the canonical dataset.
+
+    The ``defect_*`` columns are the defect's ground truth (validation/data_dictionary.yaml):
+    NaN sizes and contrasts (empty cells in the file) and empty unit and form where there is no
+    defect or it is unknown.
+    """
 
     image_id: str
     image_path: str
@@ -49,10 +55,34 @@ class ManifestRow:
     source_file: str
     height: int
     width: int
+    defect_size: float
+    defect_size_unit: str
+    defect_contrast: float
+    defect_form: str
 
 
 MANIFEST_COLUMNS = tuple(f.name for f in fields(ManifestRow))
 _INT_COLUMNS = {"label", "height", "width"}
+_FLOAT_COLUMNS = {"defect_size", "defect_contrast"}
+TRUTH_COLUMNS = ("defect_size", "defect_size_unit", "defect_contrast", "defect_form")
+FLOAT_DECIMALS = 4
+NO_DEFECT_TRUTH: dict[str, Any] = {
+    "defect_size": math.nan,
+    "defect_size_unit": "",
+    "defect_contrast": math.nan,
+    "defect_form": "",
+}
+
+
+def _cell(name: str, value: Any) -> Any:
+    if name not in _FLOAT_COLUMNS:
+        return value
+    return "" if math.isnan(value) else f"{value:.{FLOAT_DECIMALS}f}"
+
+
+def truth_cells(values: dict[str, Any]) -> dict[str, str]:
+    """The ``defect_*`` cells as written: numbers to FLOAT_DECIMALS places, NaN as empty."""
+    return {name: _cell(name, values[name]) for name in TRUTH_COLUMNS}
 
 
 def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
@@ -62,7 +92,7 @@ def write_manifest(rows: Iterable[ManifestRow], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in ordered:
-            writer.writerow(asdict(row))
+            writer.writerow({name: _cell(name, value) for name, value in asdict(row).items()})
 
 
 def read_manifest(data_dir: Path) -> list[ManifestRow]:
@@ -86,15 +116,25 @@ def _parse_row(raw: dict[str, str], path: Path, line: int) -> ManifestRow:
     for name in MANIFEST_COLUMNS:
         text = raw[name] if raw[name] is not None else ""
         if name in _INT_COLUMNS:
-            try:
-                values[name] = int(text)
-            except ValueError as error:
-                raise DatasetError(
-                    f"{path}:{line}: column '{name}' must be an integer, got {text!r}"
-                ) from error
+            values[name] = _number(int, text, name, f"{path}:{line}")
+        elif name in _FLOAT_COLUMNS:
+            values[name] = _number(float, text, name, f"{path}:{line}") if text else math.nan
         else:
             values[name] = text
     return ManifestRow(**values)
+
+
+def _number(kind: type, text: str, name: str, where: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError as error:
+        raise DatasetError(
+            f"{where}: column '{name}' must be {'an integer' if kind is int else 'a number'}, "
+            f"got {text!r}; regenerate the dataset"
+        ) from error
+    if kind is float and not math.isfinite(value):
+        raise DatasetError(f"{where}: column '{name}' is {text!r}; leave it empty if unknown")
+    return value
 
 
 def write_dataset_info(info: dict[str, Any], data_dir: Path) -> None:

@@ -27,6 +27,7 @@ from pipeline.data.manifest import (
     IMAGES_DIR,
     MANIFEST_NAME,
     MASKS_DIR,
+    NO_DEFECT_TRUTH,
     OFFICIAL_SPLITS_NAME,
     DatasetError,
     ManifestRow,
@@ -34,7 +35,8 @@ from pipeline.data.manifest import (
     write_dataset_info,
     write_manifest,
 )
-from pipeline.data.ssi_frames import crop_resize, read_frame, read_mask
+from pipeline.data.mask_truth import measured_truth
+from pipeline.data.ssi_frames import crop_resize, read_frame, read_mask, roi_crop
 from pipeline.data.ssi_names import DEFECT_TYPES, SourceTree, SsiImage, scan_source
 from pipeline.data.ssi_splits import OfficialSplit, read_official_splits
 from pipeline.provenance import sha256_file
@@ -49,6 +51,11 @@ CITATION = (
 )
 DOI = {"article": "10.1016/j.dib.2024.110996", "images": "10.5281/zenodo.7834077"}
 SOURCE_HASHES_NAME = "source_hashes.csv"
+DEFECT_TRUTH_METHOD = (
+    "measured on the full-resolution ROI crop of each mask (pipeline.data.mask_truth): "
+    "seal_breach size = width along the band (mask area / rows spanned) x mm_per_full_res_px; "
+    "contrast = |mean grey inside the mask - mean grey of a 10 px ring around it|"
+)
 RESAMPLING = {
     "image": "Pillow LANCZOS (antialiased)",
     "mask": "Pillow BOX (area), foreground where any source pixel was foreground",
@@ -113,10 +120,10 @@ def _write_frames(
         pixels, hashes[image.relative] = read_frame(image.path, params)
         image_path = f"{IMAGES_DIR}/{image.image_id}.png"
         _save_png(crop_resize(pixels, params, Image.Resampling.LANCZOS), staging / image_path)
-        mask_path = ""
+        mask_path, truth = "", dict(NO_DEFECT_TRUTH)
         mask_source = tree.masks.get(image.image_id)
         if mask_source is not None:
-            mask, hashes[mask_source.relative_to(tree.root).as_posix()] = read_mask(
+            mask, full_res, hashes[mask_source.relative_to(tree.root).as_posix()] = read_mask(
                 mask_source, params
             )
             if not mask.any():
@@ -124,12 +131,24 @@ def _write_frames(
                 empty.append(image.image_id)
             mask_path = f"{MASKS_DIR}/{image.image_id}.png"
             _save_png(mask.astype(np.uint8) * 255, staging / mask_path)
-        rows.append(_manifest_row(image, image_path, mask_path, staging, params))
+            if image.label:
+                truth = measured_truth(
+                    DEFECT_TYPES[image.cls],
+                    roi_crop(pixels, params),
+                    full_res,
+                    params.mm_per_full_res_px,
+                )
+        rows.append(_manifest_row(image, image_path, mask_path, staging, params, truth))
     return rows, hashes, empty
 
 
 def _manifest_row(
-    image: SsiImage, image_path: str, mask_path: str, staging: Path, params: Params
+    image: SsiImage,
+    image_path: str,
+    mask_path: str,
+    staging: Path,
+    params: Params,
+    truth: dict[str, Any],
 ) -> ManifestRow:
     return ManifestRow(
         image_id=image.image_id,
@@ -145,6 +164,7 @@ def _manifest_row(
         source_file=image.relative,
         height=params.image_height,
         width=params.image_width,
+        **truth,
     )
 
 
@@ -200,6 +220,7 @@ def dataset_info(
             side: getattr(params, f"roi_{side}") for side in ("top", "bottom", "left", "right")
         },
         "resampling": RESAMPLING,
+        "defect_truth": DEFECT_TRUTH_METHOD,
         "counts": {
             "images": len(rows),
             "normal": sum(row.label == 0 for row in rows),

@@ -54,14 +54,15 @@ def read_frame(path: Path, params: Params) -> tuple[np.ndarray, str]:
     return pixels, hashlib.sha256(data).hexdigest()
 
 
-def read_mask(path: Path, params: Params) -> tuple[np.ndarray, str]:
+def read_mask(path: Path, params: Params) -> tuple[np.ndarray, np.ndarray, str]:
     """Decode a ``Notation/`` mask, crop and resize it like its frame, and hash its bytes.
 
     Foreground is any pixel with a nonzero colour value (alpha ignored), so 0/1, 0/255, palette
     and colour-coded masks all read the same way.
 
     Returns:
-        The mask, bool (image_height, image_width), and the hex sha256 of the file.
+        The mask, bool (image_height, image_width); the full-resolution ROI crop of the mask,
+        bool (roi_bottom - roi_top, roi_right - roi_left); and the hex sha256 of the file.
 
     Raises:
         DatasetError: the file does not decode as PNG, has the wrong size, or looks inverted.
@@ -85,7 +86,7 @@ def read_mask(path: Path, params: Params) -> tuple[np.ndarray, str]:
     coverage = crop_resize(
         np.where(foreground, np.uint8(255), np.uint8(0)), params, Image.Resampling.BOX
     )
-    return coverage > 0, hashlib.sha256(data).hexdigest()
+    return coverage > 0, roi_crop(foreground, params), hashlib.sha256(data).hexdigest()
 
 
 def crop_resize(pixels: np.ndarray, params: Params, resample: Image.Resampling) -> np.ndarray:
@@ -99,11 +100,17 @@ def crop_resize(pixels: np.ndarray, params: Params, resample: Image.Resampling) 
     Returns:
         uint8 (image_height, image_width).
     """
-    crop = np.ascontiguousarray(
+    resized = Image.fromarray(roi_crop(pixels, params)).resize(
+        (params.image_width, params.image_height), resample
+    )
+    return np.asarray(resized)
+
+
+def roi_crop(pixels: np.ndarray, params: Params) -> np.ndarray:
+    """The full-resolution ROI (roi_bottom - roi_top, roi_right - roi_left) of a frame."""
+    return np.ascontiguousarray(
         pixels[params.roi_top : params.roi_bottom, params.roi_left : params.roi_right]
     )
-    resized = Image.fromarray(crop).resize((params.image_width, params.image_height), resample)
-    return np.asarray(resized)
 
 
 def _check_bmp_depth(data: bytes, path: Path) -> None:

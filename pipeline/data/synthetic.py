@@ -22,23 +22,31 @@ from tqdm import tqdm
 from pipeline import __version__
 from pipeline.config.base import ParamsError
 from pipeline.config.synth import DEFECT_TYPES, Params
-from pipeline.data.defects import apply_defect
+from pipeline.data.defect_truth import NO_OVERRIDE, DefectTruth, Override
+from pipeline.data.defects import Rendered, apply_defect
 from pipeline.data.manifest import (
     IMAGES_DIR,
     MANIFEST_NAME,
     MASKS_DIR,
+    NO_DEFECT_TRUTH,
     ManifestRow,
     read_manifest,
     staged_dataset,
     write_dataset_info,
     write_manifest,
 )
-from pipeline.data.seal_texture import apply_view, jitter_view, sample_placement, sample_pouch
+from pipeline.data.seal_texture import (
+    Pouch,
+    apply_view,
+    jitter_view,
+    sample_placement,
+    sample_pouch,
+)
 from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1.0: defect ground truth in the manifest (images unchanged)
 LICENCE = "CC0-1.0 (generated)"
 VIEW_TAGS = ("12", "23")
 SUBTLE_SEVERITY = 0.1  # subtle defects draw severity in [0, 0.1], the others in [0.1, 1]
@@ -79,11 +87,12 @@ def plan_events(params: Params) -> list[Event]:
         params.defect_types[k % len(params.defect_types)] for k in range(params.n_defect_events)
     ]
     labels = [0] * params.n_normal_events + [1] * params.n_defect_events
-    stamps = _timeline(params, labels)
+    stamps = timeline(params, labels)
     return [Event(i, labels[i], kinds[i], stamps[i]) for i in range(len(labels))]
 
 
-def _timeline(params: Params, labels: list[int]) -> list[dt.datetime]:
+def timeline(params: Params, labels: list[int]) -> list[dt.datetime]:
+    """Capture timestamps of events with these labels (0 normal, 1 defective), in order."""
     # Each class's k-th event goes to day k % capture_days, so neither class owns a date (SSI's
     # defects all share one date: a confound we must not copy); order within a day is shuffled.
     start = dt.datetime.combine(dt.date.fromisoformat(params.start_date), dt.time())
@@ -102,28 +111,52 @@ def _timeline(params: Params, labels: list[int]) -> list[dt.datetime]:
     return stamps
 
 
-def render_event(params: Params, event: Event) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """Render the views of one event: a list of (image (H, W) uint8, mask (H, W) bool or None)."""
+Views = list[tuple[np.ndarray, np.ndarray | None]]
+
+
+def render_event(params: Params, event: Event) -> tuple[Views, DefectTruth | None]:
+    """Render the views of one event and the defect's ground truth (None for a normal event).
+
+    Returns:
+        A list of (image (H, W) uint8, mask (H, W) bool or None), one per view, and the truth.
+    """
     rng = np.random.default_rng([params.seed, event.index])
     pouch = sample_pouch(rng, params)
-    image, mask = pouch.image, None
+    image, mask, truth = pouch.image, None, None
     if event.label:
         subtle = rng.random() < params.subtle_share
-        for _ in range(_MAX_DEFECT_TRIES):
-            severity = (
-                rng.uniform(0, SUBTLE_SEVERITY) if subtle else rng.uniform(SUBTLE_SEVERITY, 1)
-            )
-            image, mask = apply_defect(event.defect_type, pouch, rng, severity)
-            if mask.any():
-                break
+        severities = (0.0, SUBTLE_SEVERITY) if subtle else (SUBTLE_SEVERITY, 1.0)
+        image, mask, truth = draw_defect(event.defect_type, pouch, rng, severities)
+    return render_views(params, event.index, rng, image, mask), truth
+
+
+def draw_defect(
+    kind: str,
+    pouch: Pouch,
+    rng: np.random.Generator,
+    severities: tuple[float, float],
+    override: Override = NO_OVERRIDE,
+) -> Rendered:
+    """Draw a defect, redrawing (severity included) until its mask is not empty."""
+    for _ in range(_MAX_DEFECT_TRIES):
+        image, mask, truth = apply_defect(kind, pouch, rng, rng.uniform(*severities), override)
+        if mask.any():
+            break
+    return image, mask, truth
+
+
+def render_views(
+    params: Params, index: int, rng: np.random.Generator, image: np.ndarray, mask: np.ndarray | None
+) -> Views:
+    """Place one pouch image (and mask) in each twin view of event ``index``."""
     placement = sample_placement(rng, params)
     views = []
     for view_index in range(params.views_per_event):
-        view_rng = np.random.default_rng([params.seed, event.index, view_index])
+        view_rng = np.random.default_rng([params.seed, index, view_index])
         view = jitter_view(view_rng, placement, params.nuisance)
         pixels, placed = apply_view(image, mask, view, view_rng, params.nuisance.sensor_noise)
         if placed is not None and not placed.any():
-            raise RuntimeError(f"event {event.index}: defect mask left the frame; widen X_MARGIN")
+            raise RuntimeError(f"event {index}: defect mask left the frame; widen X_MARGIN")
         views.append((pixels, placed))
     return views
 
@@ -134,11 +167,23 @@ def save_png(pixels: np.ndarray, path: Path) -> None:
 
 
 def _write_event(params: Params, event: Event, root: Path) -> list[ManifestRow]:
+    views, truth = render_event(params, event)
+    return write_event(params, event, views, truth, root, source="synthetic")
+
+
+def write_event(
+    params: Params,
+    event: Event,
+    views: Views,
+    truth: DefectTruth | None,
+    root: Path,
+    source: str,
+) -> list[ManifestRow]:
+    """Save the views of one event under ``root`` and return their manifest rows."""
     rows = []
-    for view_index, (pixels, mask) in enumerate(render_event(params, event)):
+    for view_index, (pixels, mask) in enumerate(views):
+        image_id = event.image_id(VIEW_TAGS[view_index])
         image_index = event.index * params.views_per_event + view_index
-        tag = VIEW_TAGS[view_index]
-        image_id = event.image_id(tag)
         image_path = f"{IMAGES_DIR}/{image_id}.png"
         save_png(pixels, root / image_path)
         mask_path = ""
@@ -153,13 +198,14 @@ def _write_event(params: Params, event: Event, root: Path) -> list[ManifestRow]:
                 sha256=sha256_file(root / image_path),
                 label=event.label,
                 defect_type=event.defect_type,
-                view_tag=tag,
+                view_tag=VIEW_TAGS[view_index],
                 capture_event=event.capture_event,
                 capture_date=f"{event.timestamp:%Y-%m-%d}",
                 capture_time=f"{event.timestamp:%H:%M:%S}",
-                source_file=f"synthetic:{params.seed}:{image_index}",
+                source_file=f"{source}:{params.seed}:{image_index}",
                 height=params.image_height,
                 width=params.image_width,
+                **(truth.columns() if truth else NO_DEFECT_TRUTH),
             )
         )
     return rows

@@ -24,8 +24,9 @@ from tests.params import merged
 ROOT = Path(__file__).resolve().parents[2]
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 PARAMS = load_params_file(ROOT / "params.yaml")
-# Sections used by commands rather than by a DVC stage: they shape the data that data.dvc tracks.
-DATASET_SECTIONS = {"synth", "import_ssi"}
+# Sections used by commands rather than by a DVC stage: they shape the data that data.dvc (and
+# challenge.dvc) track.
+DATASET_SECTIONS = {"synth", "import_ssi", "challenge"}
 STAGES = DVC["stages"]
 
 

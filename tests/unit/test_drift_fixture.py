@@ -87,6 +87,10 @@ def test_defect_rate_labels_some_images_not_all(tmp_path: Path) -> None:
     labelled = [row for row in rows if row["label"] == "1"]
     assert 0 < len(labelled) < len(rows)
     assert all(row["defect_type"] != "none" for row in labelled)
+    # Each injected defect carries its ground truth; sound seals leave it empty.
+    assert all(float(row["defect_size"]) > 0 and row["defect_size_unit"] for row in labelled)
+    sound = [row for row in rows if row["label"] == "0"]
+    assert all(row["defect_size"] == row["defect_contrast"] == "" for row in sound)
 
 
 def test_bad_arguments_and_existing_lots_are_clear_errors(tmp_path: Path) -> None:

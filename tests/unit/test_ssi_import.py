@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Callable
@@ -74,6 +75,24 @@ def test_manifest_rows_describe_each_frame(imported: tuple[Path, Path]) -> None:
         with Image.open(out / row.image_path) as image:
             assert (image.mode, image.size) == ("L", (64, 16))
         assert bool(row.mask_path) == bool(row.label)
+
+
+def test_defect_truth_is_measured_on_the_full_resolution_mask(
+    imported: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The fixture's breach is 3 full-res px wide, 60 grey levels darker than the band.
+    for row in read_manifest(imported[1]):
+        if row.label:
+            assert row.defect_size == pytest.approx(3 * TINY_PARAMS.mm_per_full_res_px)
+            assert (row.defect_size_unit, row.defect_form) == ("mm", "")
+            assert row.defect_contrast == pytest.approx(60, abs=3)
+        else:
+            assert math.isnan(row.defect_size) and math.isnan(row.defect_contrast)
+            assert row.defect_size_unit == row.defect_form == ""
+    coarser = dataclasses.replace(TINY_PARAMS, mm_per_full_res_px=0.09)
+    import_ssi(imported[0], tmp_path / "data", coarser)
+    sizes = [row.defect_size for row in read_manifest(tmp_path / "data") if row.label]
+    assert sizes == [pytest.approx(0.27)] * 4
 
 
 def test_twin_views_share_a_capture_event_and_tag20_stands_alone(
@@ -384,6 +403,9 @@ def test_output_inside_source_is_refused(src: Path) -> None:
 def test_invalid_params_are_refused(src: Path, tmp_path: Path) -> None:
     params = dataclasses.replace(TINY_PARAMS, roi_bottom=TINY_PARAMS.frame_height + 1)
     with pytest.raises(ParamsError, match="roi_bottom"):
+        import_ssi(src, tmp_path / "data", params)
+    params = dataclasses.replace(TINY_PARAMS, mm_per_full_res_px=0.0)
+    with pytest.raises(ParamsError, match="mm_per_full_res_px"):
         import_ssi(src, tmp_path / "data", params)
 
 

@@ -71,8 +71,12 @@ def test_an_event_renders_the_same_whatever_else_is_generated() -> None:
     bigger = dataclasses.replace(TINY, n_defect_events=20)
     event, same_event = plan_events(TINY)[7], plan_events(bigger)[7]
     assert event.defect_type == same_event.defect_type == "wrinkle"
-    pairs = zip(render_event(TINY, event), render_event(bigger, same_event), strict=True)
-    for (a, mask_a), (b, mask_b) in pairs:
+    (views, truth), (same_views, same_truth) = (
+        render_event(TINY, event),
+        render_event(bigger, same_event),
+    )
+    assert truth is not None and truth == same_truth
+    for (a, mask_a), (b, mask_b) in zip(views, same_views, strict=True):
         assert mask_a is not None and mask_b is not None
         assert np.array_equal(a, b) and np.array_equal(mask_a, mask_b)
 
@@ -95,7 +99,7 @@ def test_defects_change_the_pixels_under_their_mask() -> None:
         for severity in (0.0, 1.0):
             rng = np.random.default_rng(3)
             pouch = sample_pouch(rng, TINY)
-            image, mask = draw(pouch, rng, severity)
+            image, mask, _ = draw(pouch, rng, severity)
             change = np.abs(image - pouch.image)
             assert mask.any(), kind
             inside, outside = change[mask].mean(), change[~mask].mean()
@@ -108,7 +112,7 @@ def test_subtle_end_is_fainter_than_the_strong_end() -> None:
         for severity in (0.0, 1.0):
             rng = np.random.default_rng(5)
             pouch = sample_pouch(rng, TINY)
-            image, mask = draw(pouch, rng, severity)
+            image, mask, _ = draw(pouch, rng, severity)
             changes.append(np.abs(image - pouch.image).sum())
         assert changes[0] < changes[1], kind
 
