@@ -113,7 +113,18 @@ def assess_requirement(
 
 def _assess(events: Sequence[EventOutcome], rules: Rules) -> Assessment:
     if not events:
-        return assess([], [], reliability=rules.pod, confidence=rules.confidence, link=rules.link)
+        return Assessment(
+            "not_demonstrated",
+            None,
+            None,
+            None,
+            0,
+            0,
+            rules.pod,
+            rules.confidence,
+            None,
+            "no defect events of this requirement in the challenge set",
+        )
     sizes, hits = sizes_and_hits(events)
     return assess(sizes, hits, reliability=rules.pod, confidence=rules.confidence, link=rules.link)
 
