@@ -26,8 +26,10 @@ from pipeline.config.assess_capability import Params
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.errors import SealauditError
-from pipeline.evaluation.operating import OperatingDetector, operating_detector
+from pipeline.evaluation.inference import Scorer
+from pipeline.evaluation.operating import operating_detector
 from pipeline.evidence import Capability
+from pipeline.models.thresholds import Threshold
 from pipeline.provenance import data_md5, stage_provenance
 from pipeline.registry.protocol import Protocol, load_protocol
 from pipeline.runtime import configure_logging, configure_torch
@@ -52,17 +54,16 @@ def check_independent(challenge: list[ManifestRow], development: list[ManifestRo
 
 
 def decide(
-    detector: OperatingDetector, challenge_dir: Path, rows: list[ManifestRow], chunk: int
+    scorer: Scorer, threshold: Threshold, challenge_dir: Path, rows: list[ManifestRow], chunk: int
 ) -> list[ImageDecision]:
-    """Every challenge image's decision at the operating threshold (read in chunks)."""
+    """Every challenge image's decision at ``threshold`` (read and scored in chunks)."""
     decisions: list[ImageDecision] = []
     starts = range(0, len(rows), chunk)
-    for start in tqdm(starts, desc=f"challenge {detector.mode}", unit="chunk", disable=None):
+    for start in tqdm(starts, desc=f"challenge {scorer.detector}", unit="chunk", disable=None):
         part = rows[start : start + chunk]
-        scores = detector.scorer(load_stack(challenge_dir, part)).scores
+        scores = scorer(load_stack(challenge_dir, part)).scores
         decisions.extend(
-            _decision(row, score > detector.threshold.value)
-            for row, score in zip(part, scores, strict=True)
+            _decision(row, score > threshold.value) for row, score in zip(part, scores, strict=True)
         )
     return decisions
 
