@@ -20,12 +20,20 @@ from pathlib import Path
 
 import yaml
 
-REPRODUCIBLE_STAGES = ("prepare", "validate_data", "train", "fit_monitor", "calibrate", "evaluate")
+REPRODUCIBLE_STAGES = (
+    "prepare",
+    "validate_data",
+    "train",
+    "fit_monitor",
+    "calibrate",
+    "evaluate",
+    "assess_capability",
+)
 # Torch stages: byte-identical on this machine kind (measured on fresh clones), but a CPU whose
 # kernels block their sums differently could differ in the last bits. A difference there is
 # reported, not failed; the numpy/pandas stages (whose evidence also carries the source commit,
 # so a stale lock shows there first) must match.
-NUMERIC_STAGES = ("train", "fit_monitor", "calibrate", "evaluate")
+NUMERIC_STAGES = ("train", "fit_monitor", "calibrate", "evaluate", "assess_capability")
 ROOT = Path(__file__).resolve().parents[1]
 
 
