@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.capability.plots import plot_pod
-from pipeline.capability.pod import Assessment, assess
-
 from pipeline.capability.events import (
     EventOutcome,
     defect_events,
@@ -21,6 +18,8 @@ from pipeline.capability.events import (
     sizes_and_hits,
     upper_contrast,
 )
+from pipeline.capability.plots import plot_pod
+from pipeline.capability.pod import Assessment, assess
 from pipeline.data.manifest import DatasetError
 from pipeline.models.thresholds import clopper_pearson
 from pipeline.registry.protocol import Requirement, Statistics
