@@ -13,6 +13,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from pipeline.capability.report import Rules, assess_mode
 from pipeline.config import load_section
 from pipeline.config.assess_capability import Params
 from pipeline.data.images import load_stack
-from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
+from pipeline.data.manifest import DatasetError, ManifestRow, read_dataset_info, read_manifest
+from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
 from pipeline.evaluation.inference import Scorer
 from pipeline.evaluation.operating import operating_detector
@@ -51,6 +53,42 @@ def check_independent(challenge: list[ManifestRow], development: list[ManifestRo
             f"challenge set shares {len(shared)} image(s) with the development data (e.g. "
             f"{example}); regenerate it with its own seed: `sealaudit data challenge --force`"
         )
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """The images capability is measured on: their folder, rows and kind."""
+
+    kind: str  # challenge | test_split
+    folder: Path
+    rows: list[ManifestRow]
+
+
+def choose_test_set(wanted: str, challenge_dir: Path, data_dir: Path, splits_path: Path) -> TestSet:
+    """The challenge set, or for imported data (no challenge set exists for real frames) the
+    dataset's own test split; ``auto`` decides by the dataset's recorded source.
+
+    Raises:
+        DatasetError: the challenge set shares images with the data, or the test split is empty.
+    """
+    data_rows = read_manifest(data_dir)
+    kind = wanted
+    if wanted == "auto":
+        generated = read_dataset_info(data_dir).get("source") == "synthetic"
+        kind = "challenge" if generated else "test_split"
+    if kind == "test_split":
+        rows = rows_in_split(data_rows, read_splits(splits_path), "test")
+        if not rows:
+            raise DatasetError(f"{splits_path}: the test split is empty; rerun `dvc repro prepare`")
+        log.warning(
+            "capability measured on %s's test split (imported data has no challenge set): "
+            "below the protocol's sample sizes, as the protocol states",
+            data_dir,
+        )
+        return TestSet(kind, data_dir, rows)
+    rows = read_manifest(challenge_dir)
+    check_independent(rows, data_rows)
+    return TestSet(kind, challenge_dir, rows)
 
 
 def decide(
@@ -98,8 +136,7 @@ def write_events(events: Sequence[EventOutcome], path: Path) -> None:
 
 
 def run(
-    challenge_dir: Path,
-    data_dir: Path,
+    test_data: tuple[Path, Path, Path],
     protocol_path: Path,
     upstream: tuple[Path, Path],
     params: Params,
@@ -110,18 +147,18 @@ def run(
     """Assess every mode in ``params.modes`` at its calibrated operating threshold; write
     ``capability.json``, one hit/miss CSV per mode and the POD figures under ``out_dir``.
 
-    ``upstream``: the ``train`` folder (checkpoints) and the ``calibrate`` folder (thresholds,
-    calibrated monitor), read by ``operating_detector``.
+    ``test_data``: the challenge folder, the dataset folder and its splits file (the test
+    set is chosen by ``params.test_set``). ``upstream``: the ``train`` folder (checkpoints) and
+    the ``calibrate`` folder (thresholds, calibrated monitor), read by ``operating_detector``.
     """
     numerics = configure_torch(torch_threads)
     protocol = load_protocol(protocol_path)
-    rows = read_manifest(challenge_dir)
-    check_independent(rows, read_manifest(data_dir))
+    test_set = choose_test_set(params.test_set, *test_data)
     out_dir.mkdir(parents=True, exist_ok=True)
     modes: dict[str, Any] = {"inline": None, "monitoring": None}
     for mode in params.modes:
         scorer, threshold = operating_detector(mode, *upstream, batch_size=params.batch_size)
-        decisions = decide(scorer, threshold, challenge_dir, rows, params.chunk_images)
+        decisions = decide(scorer, threshold, test_set.folder, test_set.rows, params.chunk_images)
         events = event_outcomes(decisions)
         write_events(events, out_dir / f"events_{mode}.csv")
         figures = out_dir / "pod" / mode
@@ -134,7 +171,7 @@ def run(
         log.info("%s: %s", mode, _headline(modes[mode]))
     doc = {
         "protocol": _protocol_ref(protocol),
-        "dataset": _dataset(challenge_dir, rows),
+        "dataset": _dataset(test_set),
         "modes": modes,
         "torch_numerics": numerics,
         "provenance": stage_provenance("assess_capability", params),
@@ -158,12 +195,13 @@ def _protocol_ref(protocol: Protocol) -> dict[str, Any]:
     }
 
 
-def _dataset(challenge_dir: Path, rows: list[ManifestRow]) -> dict[str, Any]:
-    events = {row.capture_event: row.label for row in rows}
+def _dataset(test_set: TestSet) -> dict[str, Any]:
+    events = {row.capture_event: row.label for row in test_set.rows}
     return {
-        "path": str(challenge_dir),
-        "md5": data_md5(Path(f"{challenge_dir}.dvc")),
-        "n_images": len(rows),
+        "kind": test_set.kind,
+        "path": str(test_set.folder),
+        "md5": data_md5(Path(f"{test_set.folder}.dvc")),
+        "n_images": len(test_set.rows),
         "n_events": len(events),
         "n_normal_events": sum(1 for label in events.values() if label == 0),
         "n_defect_events": sum(1 for label in events.values() if label == 1),
@@ -175,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--challenge", type=Path, required=True, help="the challenge dataset")
     parser.add_argument("--data", type=Path, required=True, help="the development dataset")
+    parser.add_argument("--splits", type=Path, required=True, help="the prepare stage's splits")
     parser.add_argument("--protocol", type=Path, required=True)
     parser.add_argument("--models", type=Path, required=True, help="the train stage's folder")
     parser.add_argument("--calibration", type=Path, required=True, help="the calibrate folder")
@@ -185,8 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     upstream = (args.models, args.calibration)
     try:
         run(
-            args.challenge,
-            args.data,
+            (args.challenge, args.data, args.splits),
             args.protocol,
             upstream,
             load_section(args.params, "assess_capability"),

@@ -82,8 +82,11 @@ def assess_requirement(
     events: Sequence[EventOutcome], requirement: Requirement, rules: Rules, figures: Path
 ) -> dict[str, Any]:
     """One requirement row: POD over the full contrast range (the verdict) and over its upper
-    share (reported), the margin to the requirement, and the POD figure."""
-    selected = defect_events(events, requirement.defect_type, requirement.form)
+    share (reported), the margin to the requirement, and the POD figure. Events without a
+    recorded size (an imported frame without a mask) cannot enter a size curve: they are left
+    out and counted in the note."""
+    matching = defect_events(events, requirement.defect_type, requirement.form)
+    selected = [event for event in matching if event.size > 0]  # NaN: no recorded size
     _check_unit(selected, requirement)
     full = _assess(selected, rules)
     upper = upper_contrast(selected, rules.upper_contrast_share)
@@ -104,10 +107,16 @@ def assess_requirement(
         **_summary(full),
         "passed": passed,
         "margin": None if full.a90_95 is None else full.a90_95 - requirement.required_a90_95,
-        "note": full.note,
+        "note": _note(full.note, len(matching) - len(selected)),
         "figure": figure.name if selected else None,
         "upper_contrast": _summary(_assess(upper, rules)) if upper else None,
     }
+
+
+def _note(note: str, unsized: int) -> str:
+    if not unsized:
+        return note
+    return f"{note}; {unsized} event(s) of this type without a recorded size left out"
 
 
 def _assess(events: Sequence[EventOutcome], rules: Rules) -> Assessment:

@@ -30,8 +30,10 @@ class ProtocolRef:
 
 @dataclass(frozen=True)
 class ChallengeSet:
-    """The challenge data set: its path, DVC md5 and capture-event counts."""
+    """The data the capability was measured on: ``kind`` ``challenge`` (the generated challenge
+    set) or ``test_split`` (an imported dataset's test split), its path, DVC md5 and counts."""
 
+    kind: str
     path: str
     md5: str | None
     n_images: int

@@ -13,7 +13,7 @@ import pytest
 from pipeline import assess_capability, calibrate, train
 from pipeline.data.challenge import generate_challenge
 from pipeline.data.manifest import read_manifest
-from pipeline.data.splits import write_splits
+from pipeline.data.splits import read_splits, write_splits
 from pipeline.registry.protocol import load_protocol
 from tests.params import section, write_params
 from tests.worlds import write_tiny_dataset
@@ -38,6 +38,7 @@ calibrate:
   batch_size: 8
 assess_capability:
   modes: [inline]
+  test_set: challenge
   batch_size: 8
   chunk_images: 16
 """
@@ -69,16 +70,25 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "data": data, "challenge": root / "challenge"}
 
 
-def _run(world: dict[str, Path], out: Path, challenge: Path | None = None) -> int:
+def _params(world: dict[str, Path], test_set: str) -> Path:
+    path = world["root"] / f"params_{test_set}.yaml"
+    write_params(path, PARAMS.replace("test_set: challenge", f"test_set: {test_set}"))
+    return path
+
+
+def _run(
+    world: dict[str, Path], out: Path, challenge: Path | None = None, test_set: str = "challenge"
+) -> int:
     root = world["root"]
     return assess_capability.main(
         [
             "--challenge", str(challenge or world["challenge"]),
             "--data", str(world["data"]),
+            "--splits", str(root / "splits.csv"),
             "--protocol", str(PROTOCOL),
             "--models", str(root / "train"),
             "--calibration", str(root / "calibrate"),
-            "--params", str(root / "params.yaml"),
+            "--params", str(_params(world, test_set)),
             "--out", str(out),
         ]
     )  # fmt: skip
@@ -129,3 +139,20 @@ def test_a_challenge_set_sharing_images_with_the_data_is_refused(
     error = capsys.readouterr().err
     assert "shares" in error and "sealaudit data challenge --force" in error
     assert not (tmp_path / "out" / "capability.json").exists()
+
+
+def test_imported_data_is_measured_on_its_test_split(
+    world: dict[str, Path], tmp_path: Path
+) -> None:
+    # the tiny world's dataset is not generated (source "tiny-test"), like an SSI import
+    assert _run(world, tmp_path / "out", test_set="auto") == 0
+    doc = json.loads((tmp_path / "out" / "capability.json").read_text())
+    assert doc["dataset"]["kind"] == "test_split" and doc["dataset"]["path"] == str(world["data"])
+    test_events = {r.capture_event for r in read_manifest(world["data"]) if _in_test(world, r)}
+    assert doc["dataset"]["n_events"] == len(test_events)
+    inline = doc["modes"]["inline"]
+    assert all(row["method"] == "not_demonstrated" for row in inline["requirements"])
+
+
+def _in_test(world: dict[str, Path], row: object) -> bool:
+    return read_splits(world["root"] / "splits.csv")[row.image_id] == "test"  # type: ignore[attr-defined]

@@ -64,3 +64,11 @@ def test_sizes_in_another_unit_than_the_protocol_are_refused(tmp_path: Path) -> 
     events = [_event(i, 1, True, 0.3, unit="fraction") for i in range(5)]
     with pytest.raises(DatasetError, match="REQ-VOID.*'mm'"):
         assess_requirement(events, VOID, RULES, tmp_path)
+
+
+def test_events_without_a_recorded_size_are_left_out_and_counted(tmp_path: Path) -> None:
+    events = [_event(i, 1, True, 0.5 + i / 10) for i in range(40)]
+    events += [_event(100 + i, 1, True) for i in range(3)]  # NaN size: a frame without a mask
+    row = assess_requirement(events, VOID, RULES, tmp_path)
+    assert row["n_events"] == 40
+    assert "3 event(s) of this type without a recorded size left out" in row["note"]
