@@ -12,12 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from pipeline.dossier.evidence import EvidencePaths
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "evidence"
 INTENDED_USE = ROOT / "tests" / "fixtures" / "validation" / "intended_use.yaml"
 TEMPLATES = ROOT / "reports" / "templates"
+CAPABILITY = Path("assess_capability") / "capability.json"
 # The fixture stores data.dvc and dvc.lock under other names so DVC never mistakes them for
 # the repository's own (a stray *.dvc file is a tracked output to `dvc status`).
 RECORDS = {
@@ -28,10 +31,25 @@ RECORDS = {
 }
 
 
+def write_pod_figures(evidence: Path) -> list[Path]:
+    """The POD figures ``capability.json`` names, as tiny PNGs (not committed binaries)."""
+    capability = json.loads((evidence / CAPABILITY).read_text(encoding="utf-8"))
+    written = []
+    for mode, entry in capability["modes"].items():
+        for row in (entry or {}).get("requirements", []):
+            if row["figure"]:
+                path = evidence / "assess_capability" / "pod" / mode / row["figure"]
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("L", (64, 48), 200).save(path)
+                written.append(path)
+    return written
+
+
 def make_world(root: Path) -> EvidencePaths:
     """Copy the fixture evidence and the repository's reviewed files under ``root``."""
     evidence = root / "artifacts"
     shutil.copytree(FIXTURE, evidence, ignore=shutil.ignore_patterns(*RECORDS))
+    write_pod_figures(evidence)
     validation = root / "validation"
     validation.mkdir()
     for path in (ROOT / "validation").glob("*.yaml"):

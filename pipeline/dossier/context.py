@@ -27,8 +27,9 @@ from pipeline.dossier.evidence import (
 from pipeline.dossier.formatting import NOT_RECORDED
 from pipeline.dossier.outline import outline
 from pipeline.dossier.registers import AuditEntry, read_audit_log
-from pipeline.dossier.sections import data, records, studies
+from pipeline.dossier.sections import data, records, residual, studies
 from pipeline.dossier.sections import performance as perf
+from pipeline.dossier.sections.capability import capability_section
 from pipeline.dossier.sections.comparison import comparison_section
 from pipeline.dossier.sections.thresholds import (
     gallery_section,
@@ -37,6 +38,7 @@ from pipeline.dossier.sections.thresholds import (
 )
 from pipeline.evidence import Evaluation, Mode
 from pipeline.provenance import sha256_file
+from pipeline.registry.protocol import load_protocol
 
 MODES = ("inline", "monitoring")
 REVIEWED = "restore it from git (a reviewed file under validation/)"
@@ -79,6 +81,7 @@ def build_context(
     identity = _identity(documents, mode, default_model_name)
     verdict = judge(documents, mode, paths.validation(PROTOCOL))
     miss_limits = verdict.pop("miss_limits")
+    protocol = load_protocol(paths.validation(PROTOCOL))
     evaluation = documents.evaluation
     order = [mode, *(m for m in MODES if m != mode)]
     evaluate_dir = Path(paths.evidence_dir) / "evaluate"
@@ -127,7 +130,12 @@ def build_context(
         ],
         "gallery": gallery_section(_mode(evaluation, mode), evaluate_dir, gallery_per_kind),
         "robustness": robustness_section(_mode(evaluation, mode)),
-        "risk": records.risk_section(reviewed["risk_register.yaml"], _label("risk_register.yaml")),
+        "capability": capability_section(
+            documents.capability, protocol, verdict["protocol"], mode, paths.evidence_dir
+        ),
+        "risk": residual.risk_section(
+            reviewed["risk_register.yaml"], documents.capability, protocol, mode
+        ),
         "oversight": records.reviewed_section(reviewed["oversight.yaml"], _label("oversight.yaml")),
         "monitoring": records.monitoring_section(
             documents.monitor_summary,

@@ -78,6 +78,21 @@ SECTIONS = (
         ("evaluate/evaluation.json (thresholds)", "validation/protocol.yaml"),
     ),
     Section(
+        "capability",
+        "Detection capability",
+        (
+            "AI Act Annex IV(2)(g) test reports",
+            "Art 15(1) accuracy",
+            "ISO 13485:2016 7.6 (inspection software validation), 4.1.6",
+            "MIL-HDBK-1823A hit/miss POD",
+        ),
+        (
+            "assess_capability/capability.json",
+            "assess_capability/pod/<mode>/<requirement>.png",
+            "validation/protocol.yaml",
+        ),
+    ),
+    Section(
         "explainability",
         "Explainability",
         ("AI Act Art 13(1), 13(3)(b)(iv), (vii)", "Art 14(4)(c)", "GMLP 7, 9"),
@@ -93,7 +108,7 @@ SECTIONS = (
         "risk",
         "Risk management",
         ("AI Act Art 9", "Annex IV(5)", "ISO 14971:2019"),
-        ("validation/risk_register.yaml",),
+        ("validation/risk_register.yaml", "assess_capability/capability.json (residual risk)"),
     ),
     Section(
         "oversight",

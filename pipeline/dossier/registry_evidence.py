@@ -1,10 +1,11 @@
 """A registered version's evidence, read back from its MLflow run into the ``artifacts/`` layout.
 
 ``register`` logs each mode's run with artifact folders: ``evidence/`` (the stages' JSON
-documents), ``plots/`` (curves), ``gallery/`` (heatmap images) and ``train/<model>/`` (history
+documents), ``plots/`` (curves), ``gallery/`` (heatmap images), ``train/<model>/`` (history
 and training curve of every trained model; runs registered before carried only the detector's,
-in ``plots/``). The dossier reads evidence in the layout of docs/architecture.md, so the files
-are put back where the stages wrote them.
+in ``plots/``) and ``pod/<mode>/`` (the POD figures of ``capability.json``). The dossier
+reads evidence in the layout of docs/architecture.md, so the files are put back where the
+stages wrote them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ RUN_LAYOUT = {
 TRAIN_PLOTS = ("training_curve.png", "history.json")
 # Dataset records a run may carry (else the working tree's, if its data version matches).
 RECORDS = ("dataset.json", "data.dvc", "dvc.lock")
-FOLDERS = ("evidence", "plots", "gallery", "train")
+FOLDERS = ("evidence", "plots", "gallery", "train", "pod")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,8 @@ class FetchedVersion:
 
 
 def arrange(run_dir: Path, mode: str, evidence_dir: Path) -> None:
-    """Copy ``evidence/``, ``plots/``, ``gallery/`` and ``train/`` of a downloaded run into the
-    layout.
+    """Copy ``evidence/``, ``plots/``, ``gallery/``, ``train/`` and ``pod/`` of a downloaded run
+    into the layout.
 
     Raises:
         MissingEvidenceError: the run lacks evaluation.json.
@@ -73,6 +74,8 @@ def arrange(run_dir: Path, mode: str, evidence_dir: Path) -> None:
         _copy(source, target)
     for source in sorted((run_dir / "train").glob("*/*")):
         _copy(source, evidence_dir / "train" / source.parent.name / source.name)
+    for source in sorted((run_dir / "pod").glob("*/*")):
+        _copy(source, evidence_dir / "assess_capability" / "pod" / source.parent.name / source.name)
     for names in (mode_doc.get("gallery") or {}).values():
         for name in names:
             source = run_dir / "gallery" / Path(name).name

@@ -172,14 +172,31 @@ def _named_files(folder: Path, names: list[str], what: str) -> list[Path]:
     return paths
 
 
+def pod_figures(root: Path, capability: Capability | None) -> dict[str, list[Path]]:
+    """``pod/<mode>`` -> the POD figures ``capability.json`` names, per mode it assessed (the
+    dossier's capability section shows them)."""
+    if capability is None:
+        return {}
+    folders = {}
+    for mode in MODES:
+        entry = capability.modes.of(mode)
+        if entry is not None:
+            names = [row.figure for row in entry.requirements if row.figure]
+            folder = Path(root) / "assess_capability" / "pod" / mode
+            folders[f"pod/{mode}"] = _named_files(folder, names, "POD figure")
+    return folders
+
+
 def run_artifacts(
     root: Path,
     mode_doc: Mode,
     records: tuple[Path, ...] = (),
     models: tuple[str, ...] = (),
+    capability: Capability | None = None,
 ) -> dict[str, list[Path]]:
     """Run artifact folder -> files: evidence documents and records, plots, heatmap gallery,
-    and ``train/<model>/`` (history and training curve) of every trained model.
+    ``train/<model>/`` (history and training curve) of every trained model and
+    ``pod/<mode>/`` (POD figures of ``capability``).
 
     Both modes' runs carry every evidence document and every model's training files (the
     dossier rebuilt from one run shows them all) and the ``records`` that exist (``dvc.lock``,
@@ -201,7 +218,7 @@ def run_artifacts(
     for model in models or (mode_doc.detector,):
         files = [root / "train" / model / name for name in TRAIN_FILES]
         artifacts[f"train/{model}"] = [path for path in files if path.is_file()]
-    return artifacts
+    return {**artifacts, **pod_figures(root, capability)}
 
 
 def scoring_settings(mode: str, mode_doc: Mode, docs: RunEvidence) -> ScoringSettings:
@@ -257,7 +274,8 @@ def build_bundle(
     )
     model_name = params.model_name(mode)
     key = lineage_key(model_name, str(provenance.data_md5), key_files)
-    artifacts = run_artifacts(root, mode_doc, records, tuple(sorted(docs.train_summary.models)))
+    models = tuple(sorted(docs.train_summary.models))
+    artifacts = run_artifacts(root, mode_doc, records, models, docs.capability)
     tags = lineage_tags(
         mode=mode,
         key=key,

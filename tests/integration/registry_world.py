@@ -31,6 +31,7 @@ from pipeline.models.four_ssim import four_ms_ssim
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.roi import Roi
 from pipeline.models.thresholds import Threshold
+from tests.dossier_world import write_pod_figures
 from tests.params import PARAMS_FILE
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
@@ -207,6 +208,7 @@ def _write_capability(world: World) -> None:
     evidence.write(
         replace(capability, protocol=protocol, modes=modes, provenance=provenance), world.evidence
     )
+    write_pod_figures(world.evidence)  # register carries the POD figures the evidence names
 
 
 def change_inline_capability(world: World, requirement: str, a90_95: float) -> None:

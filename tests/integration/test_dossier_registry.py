@@ -97,6 +97,8 @@ def test_every_registered_version_renders_from_its_own_run(
     for name in ("attention_ae", BASELINE):
         assert f"Source: train/{name}/training_curve.png" in html
     assert "not carried by this run" not in html
+    pod = "Source: assess_capability/pod/inline/REQ-CHANNEL.png"  # the run carries pod/<mode>/
+    assert (pod in html) == (model == "sealaudit-inline")  # the fixture assessed inline only
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
