@@ -16,7 +16,6 @@ import argparse
 import base64
 import io
 import logging
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,12 +59,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _load(uri: str) -> Any:
-    from pipeline.registry.tracking import connect
-
-    client, _ = connect()
     import mlflow
 
     from pipeline.errors import SealauditError
+    from pipeline.registry.resolve import registry_hint
+    from pipeline.registry.tracking import connect
+
+    client, _ = connect()
 
     try:
         return mlflow.pyfunc.load_model(uri)
@@ -80,43 +80,6 @@ def _load(uri: str) -> Any:
             f"{uri}: cannot load model ({error}); pass --model models:/<name>/<version> "
             "(a registered version) or a model folder"
         ) from error
-
-
-def registry_hint(client: Any, uri: str) -> str | None:
-    """One line saying what the registry lacks for a ``models:/NAME@ALIAS`` or
-    ``models:/NAME/VERSION`` URI and what to do next; None when the registry has it."""
-    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/([^/]+))", uri)
-    if match is None:
-        return None
-    name, alias, version = match.groups()
-    versions = sorted(
-        (str(v.version) for v in client.search_model_versions(f"name='{name}'")), key=int
-    )
-    if not versions:
-        return (
-            f"{uri}: no model named {name!r} is registered in {client.tracking_uri}; "
-            "run `make demo` (it registers both modes) or set MLFLOW_TRACKING_URI"
-        )
-    listed = ", ".join(versions)
-    if alias is not None and not _holds_alias(client, name, alias):
-        return (
-            f"{uri}: no version of {name} holds the alias {alias!r} yet (registered: {listed}); "
-            f"promote one whose dossier PASSes (`sealaudit promote {name} <version> --alias "
-            f"{alias} --signer NAME --reason TEXT`) or pass --model models:/{name}/<version>"
-        )
-    if version is not None and version not in versions:
-        return f"{uri}: {name} has no version {version} (registered: {listed})"
-    return None
-
-
-def _holds_alias(client: Any, name: str, alias: str) -> bool:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return False
-    return True
 
 
 def _inspect(args: argparse.Namespace) -> int:

@@ -1,5 +1,10 @@
 """``sealaudit monitor BATCH_DIR``: drift surveillance of a production batch.
 
+The monitor is a local ``monitor.pkl`` (``--reference``) or the one a registered monitoring
+model packages (``--model models:/sealaudit-monitoring@shadow``, ``@champion`` or ``/VERSION``):
+fetched with its checkpoint into ``REPORT_DIR/model/`` and verified against the sha256 the
+registry recorded at registration (``pipeline.registry.resolve``).
+
 Exit codes: 0 the process is in control, 3 an alarm fired (see the report's
 ``alarm_sources``), 2 a user error (missing folder, unusable history, wrong reference, ...).
 Unreadable images are reported and skipped; they do not change the exit code.
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 EPILOG = (
     "alarms are one-sided: only scores above the reference raise one (a lot scoring lower, "
@@ -26,17 +32,24 @@ def register(commands: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
     )
     parser.add_argument("batch_dir", type=Path, metavar="BATCH_DIR", help="folder of lot images")
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--reference",
-        required=True,
         help="calibrated monitor: path of monitor.pkl with its decision threshold "
         "(artifacts/calibrate/monitor.pkl; fit_monitor's own file has none)",
+    )
+    source.add_argument(
+        "--model",
+        help="registered monitoring model: models:/NAME@ALIAS or models:/NAME/VERSION "
+        "(e.g. models:/sealaudit-monitoring@shadow); its monitor and checkpoint are fetched "
+        "into REPORT_DIR/model/ and verified against the registry's sha256 tags",
     )
     parser.add_argument(
         "--checkpoint",
         type=Path,
         default=None,
-        help="autoencoder model.pt (default: the path recorded at fit time, from the cwd)",
+        help="with --reference: autoencoder model.pt (default: the path recorded at fit time, "
+        "from the cwd); a registered model carries its own",
     )
     parser.add_argument("--history", type=Path, required=True, help="append-only history CSV")
     parser.add_argument("--report-dir", type=Path, required=True, help="report output folder")
@@ -56,10 +69,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _monitor(args: argparse.Namespace) -> int:
     from pipeline.models.checkpoint import load_autoencoder
-    from pipeline.monitoring.fitted import resolve_reference
     from pipeline.monitoring.surveillance import surveil
 
-    reference = resolve_reference(args.reference, args.checkpoint)
+    reference = _resolve(args)
     model, _ = load_autoencoder(reference.checkpoint)
     report = surveil(
         args.batch_dir,
@@ -82,3 +94,21 @@ def _monitor(args: argparse.Namespace) -> int:
             "production images?)"
         )
     return int(report["exit_code"])
+
+
+def _resolve(args: argparse.Namespace) -> Any:
+    """The ``ResolvedReference`` of ``--model`` (a registered version) or ``--reference``."""
+    from pipeline.errors import SealauditError
+    from pipeline.monitoring.fitted import resolve_reference
+
+    uri = args.model or (args.reference if args.reference.startswith("models:/") else None)
+    if uri is None:
+        return resolve_reference(args.reference, args.checkpoint)
+    if args.checkpoint is not None:
+        raise SealauditError(
+            f"--checkpoint {args.checkpoint}: a registered model packages its own checkpoint; "
+            "drop --checkpoint (it is only for --reference monitor.pkl)"
+        )
+    from pipeline.registry.resolve import registered_monitor
+
+    return registered_monitor(uri, args.report_dir / "model")

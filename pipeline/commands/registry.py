@@ -139,7 +139,9 @@ def _print_decision(decision: Any) -> None:
             _print_unmet("unmet", result)
     else:
         verb = "PROMOTED" if decision.action == "promote" else "ROLLED BACK"
-        print(f"{verb}: {where} -> v{decision.version} (was v{decision.previous_champion})")
+        previous = decision.previous_champion
+        was = f"v{previous}" if previous is not None else "held by no version"
+        print(f"{verb}: {where} -> v{decision.version} (was {was})")
     if decision.action == "promote" and decision.gate == "shadow":
         for result in decision.champion_unmet:
             _print_unmet("shadow only, champion criterion not met:", result)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import shutil
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -31,8 +30,12 @@ from pipeline.models.four_ssim import four_ms_ssim
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.roi import Roi
 from pipeline.models.thresholds import Threshold
+from pipeline.monitoring.calibration import chart_settings
+from pipeline.monitoring.fitted import FittedMonitor, save_monitor
+from pipeline.monitoring.spc import ReferenceDistribution
+from pipeline.provenance import sha256_file
 from tests.dossier_world import write_pod_figures
-from tests.params import PARAMS_FILE
+from tests.params import PARAMS_FILE, section
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
 PROTOCOL = Path(__file__).resolve().parents[2] / "validation" / "protocol.yaml"
@@ -111,17 +114,42 @@ def build_world(root: Path, seed: int = 0) -> World:
     )[:, None]
     with torch.no_grad():
         inline = four_ms_ssim(stack, model(stack), roi=torch.from_numpy(mask)[None, None]).score
-        features = model.encode_features(stack, LAYER).flatten(1).numpy()
-    estimator = RandomFeatureMahalanobis(n_features_kept=6, random_state=seed).fit(features)
-    # the calibrated monitor (calibrate/monitor.pkl) is what the monitoring model packages
-    (evidence / "calibrate").mkdir(parents=True, exist_ok=True)
-    with (evidence / "calibrate" / "monitor.pkl").open("wb") as handle:
-        pickle.dump(estimator, handle)
-    scores = {"inline": inline.numpy().astype(float), "monitoring": estimator.mahalanobis(features)}
+        features = model.encode_features(stack, LAYER)
+    estimator = RandomFeatureMahalanobis(n_features_kept=6, random_state=seed)
+    estimator.fit(features.flatten(1).numpy())
+    scores = {
+        "inline": inline.numpy().astype(float),
+        "monitoring": estimator.mahalanobis(features.flatten(1).numpy()),
+    }
     thresholds = {mode: _threshold(mode, s) for mode, s in scores.items()}
     world = World(root, evidence, images, scores, thresholds)
+    shape = tuple(int(n) for n in features.shape[1:])
+    _write_monitor(world, estimator, shape, seed)
     _write_evidence(world)
     return world
+
+
+def _write_monitor(
+    world: World, estimator: RandomFeatureMahalanobis, shape: tuple[int, ...], seed: int
+) -> None:
+    """The calibrated monitor (``calibrate/monitor.pkl``) the monitoring model packages: the
+    estimator, the normal images' scores as reference, nominal chart limits and the operating
+    threshold inside, as the calibrate stage writes it."""
+    checkpoint = world.evidence / "train" / DETECTOR / "model.pt"
+    reference = ReferenceDistribution.from_scores(world.scores["monitoring"][:3])
+    chart = section("fit_monitor", chart={"limits": "nominal"}).chart
+    monitor = FittedMonitor(
+        estimator=estimator,
+        layer=LAYER,
+        feature_shape=(shape[0], shape[1], shape[2]),
+        checkpoint_path=str(checkpoint),
+        checkpoint_sha256=sha256_file(checkpoint),
+        architecture=DETECTOR,
+        reference=reference,
+        chart=chart_settings(chart, reference, seed),
+    )
+    path = world.evidence / "calibrate" / "monitor.pkl"
+    save_monitor(monitor.with_thresholds([world.thresholds["monitoring"]]), path)
 
 
 def _threshold(mode: str, scores: np.ndarray) -> Threshold:
