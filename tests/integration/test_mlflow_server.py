@@ -28,7 +28,8 @@ import pytest
 from pipeline.cli import main as cli
 from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries, verify_log
-from pipeline.registry.promotion import audit_anchors, current_champion
+from pipeline.registry.promotion import current_champion
+from pipeline.registry.reconcile import audit_anchors
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect
 from tests.integration.processes import free_port, stop_process_group
 from tests.integration.registry_world import (
