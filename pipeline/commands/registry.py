@@ -218,8 +218,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_problems(path: Path, offline: bool) -> tuple[list[str], list[str], int]:
     """Problems, notes (key, registry, deviations) and the entry count of ``path``."""
-    from pipeline.registry.audit import AuditError, read_entries, verify_log
-    from pipeline.registry.audit_key import key_id, key_path, load_key
+    from pipeline.registry.audit import AuditError, key_id, read_entries, verify_log
+    from pipeline.registry.audit_key import key_path, load_key
     from pipeline.registry.reconcile import deviations
 
     try:

@@ -20,6 +20,7 @@ import datetime as dt
 import fcntl
 import getpass
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -30,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import SealauditError
-from pipeline.registry.audit_key import entry_mac, key_id, mac_matches
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,21 @@ def entry_hash(entry: Mapping[str, Any]) -> str:
     """SHA-256 of the entry without its own ``hash`` and ``mac`` fields."""
     body = {key: value for key, value in entry.items() if key not in UNHASHED}
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of the audit key (never enough to forge with)."""
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def entry_mac(key: bytes, digest: str) -> str:
+    """HMAC-SHA256 of an entry's ``hash`` (which covers every other field and ``prev_hash``)."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def mac_matches(key: bytes, digest: str, mac: str) -> bool:
+    """Whether ``mac`` authenticates ``digest`` under ``key`` (constant-time compare)."""
+    return hmac.compare_digest(entry_mac(key, digest), str(mac))
 
 
 def utc_now() -> str:

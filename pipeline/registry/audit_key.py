@@ -3,15 +3,14 @@
 A plain hash chain proves only that lines agree with each other: anyone who can write the log
 can append a line with a correctly computed ``hash``. Each entry therefore also carries
 ``mac`` = HMAC-SHA256(key, hash) and ``key_id`` (the first 16 hex digits of the key's
-SHA-256, so a check against the wrong key says so). The key lives in a file readable by its
+SHA-256, so a check against the wrong key says so; both computed in ``pipeline.registry.audit``).
+The key lives in a file readable by its
 owner only (``~/.config/sealaudit/audit.key``, or ``$SEALAUDIT_AUDIT_KEY_FILE``), is created
 on the first signed decision, and never travels with the repository or the log.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -75,18 +74,3 @@ def _create(path: Path) -> bytes:
         path,
     )
     return key
-
-
-def key_id(key: bytes) -> str:
-    """A short public name of ``key`` (never enough to forge with)."""
-    return hashlib.sha256(key).hexdigest()[:16]
-
-
-def entry_mac(key: bytes, entry_hash: str) -> str:
-    """HMAC-SHA256 of an entry's ``hash`` (which covers every other field and ``prev_hash``)."""
-    return hmac.new(key, entry_hash.encode("ascii"), hashlib.sha256).hexdigest()
-
-
-def mac_matches(key: bytes, entry_hash: str, mac: str) -> bool:
-    """Whether ``mac`` authenticates ``entry_hash`` under ``key`` (constant-time compare)."""
-    return hmac.compare_digest(entry_mac(key, entry_hash), str(mac))

@@ -10,7 +10,6 @@ error passes through unchanged.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator
 
 from pipeline.errors import SealauditError
@@ -31,11 +30,6 @@ RETRIES_HINT = "(MLFLOW_HTTP_REQUEST_MAX_RETRIES and _TIMEOUT set how long MLflo
 
 class RegistryUnavailable(SealauditError):
     """The MLflow store is locked or unreachable; nothing was recorded."""
-
-
-def quiet_store_errors() -> None:
-    """Mute MLflow's own ERROR log (with traceback) of a failed SQL call: sealaudit reports it."""
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 def unavailable_reason(error: BaseException) -> str | None:

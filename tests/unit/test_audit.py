@@ -13,10 +13,12 @@ from pipeline.registry.audit import (
     AuditError,
     append_entry,
     entry_hash,
+    entry_mac,
+    key_id,
     read_entries,
     verify_log,
 )
-from pipeline.registry.audit_key import AuditKeyError, entry_mac, key_id, load_key
+from pipeline.registry.audit_key import AuditKeyError, load_key
 
 KEY = bytes(range(32))
 
