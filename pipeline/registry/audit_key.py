@@ -36,15 +36,22 @@ def key_path() -> Path:
     return Path(configured or DEFAULT_KEY_FILE).expanduser().resolve()
 
 
-def load_key(path: Path | None = None, *, create: bool = False) -> bytes | None:
-    """The key in ``path`` (default ``key_path()``); None when absent and ``create`` is False.
+def signing_key(path: Path | None = None) -> bytes:
+    """The key that signs decisions: the one in ``path`` (default ``key_path()``), created
+    (0600, with a notice) when there is none yet."""
+    path = Path(path) if path is not None else key_path()
+    return load_key(path) or _create(_outside_repository(path))
+
+
+def load_key(path: Path | None = None) -> bytes | None:
+    """The key in ``path`` (default ``key_path()``); None when there is none (never creates).
 
     Raises:
         AuditKeyError: the file is readable by others, or does not hold a key.
     """
     path = Path(path) if path is not None else key_path()
     if not path.is_file():
-        return _create(path) if create else None
+        return None
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise AuditKeyError(
@@ -59,6 +66,19 @@ def load_key(path: Path | None = None, *, create: bool = False) -> bytes | None:
             f"audit key {path} holds no {KEY_BYTES}-byte hex key: restore it from its backup"
         )
     return key
+
+
+def _outside_repository(path: Path) -> Path:
+    """``path``, unless it lies in the repository, where it would travel with the log."""
+    from pipeline.registry.tracking import repo_root
+
+    root = repo_root()
+    if (root / "dvc.yaml").is_file() and path.resolve().is_relative_to(root):
+        raise AuditKeyError(
+            f"audit key {path} would be inside the repository {root} and travel with the "
+            f"log: point ${KEY_FILE_ENV} outside it (default {DEFAULT_KEY_FILE})"
+        )
+    return path
 
 
 def _create(path: Path) -> bytes:

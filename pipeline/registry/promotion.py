@@ -31,7 +31,7 @@ from pipeline.registry.audit import (
     verify_log,
     write_entry,
 )
-from pipeline.registry.audit_key import load_key
+from pipeline.registry.audit_key import signing_key
 from pipeline.registry.changes import RegistryChanges
 from pipeline.registry.criteria import unmet
 from pipeline.registry.gate import judge_version
@@ -202,7 +202,7 @@ def promote(
     if expected == SEEN:
         expected = current_champion(client, model_name, alias)
     with locked(audit_log):
-        key = key if key is not None else load_key(create=True)
+        key = key if key is not None else signing_key()
         _check_log(audit_log, key)
         previous = current_champion(client, model_name, alias)
         if previous == version:
@@ -263,7 +263,7 @@ def rollback(
     if expected == SEEN:
         expected = current_champion(client, model_name, alias)
     with locked(audit_log):
-        key = key if key is not None else load_key(create=True)
+        key = key if key is not None else signing_key()
         _check_log(audit_log, key)
         history = champion_history(read_entries(audit_log), model_name, alias)
         current = current_champion(client, model_name, alias)
@@ -278,7 +278,7 @@ def rollback(
             raise PromotionError(
                 f"{model_name}@{alias}: no earlier champion in {audit_log}; nothing to roll back to"
             )
-        decision = {
+        decision: dict[str, Any] = {
             "action": "rollback",
             "model_name": model_name,
             "version": history[-2],

@@ -18,7 +18,7 @@ from pipeline.registry.audit import (
     read_entries,
     verify_log,
 )
-from pipeline.registry.audit_key import AuditKeyError, load_key
+from pipeline.registry.audit_key import AuditKeyError, load_key, signing_key
 
 KEY = bytes(range(32))
 
@@ -239,16 +239,16 @@ def test_the_key_is_created_0600_once_with_a_notice(
     assert load_key(path) is None  # reading never creates it
     assert not path.exists()
     with caplog.at_level("WARNING"):
-        key = load_key(path, create=True)
+        key = signing_key(path)
     assert "created the audit key" in caplog.text and str(path) in caplog.text
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert key is not None and len(key) == 32
-    assert load_key(path, create=True) == key
+    assert signing_key(path) == key
 
 
 def test_a_key_readable_by_others_is_refused_with_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
-    load_key(path, create=True)
+    signing_key(path)
     path.chmod(0o644)
     with pytest.raises(AuditKeyError, match=r"readable by others \(mode 0644\): `chmod 600"):
         load_key(path)
@@ -259,17 +259,25 @@ def test_a_key_readable_by_others_is_refused_with_the_fix(tmp_path: Path) -> Non
 
 
 def test_audit_verify_without_the_key_cannot_vouch_for_entries(
-    fresh_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fresh_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from pipeline.cli import main as cli
 
     append_entry(fresh_repo / "registry_audit.jsonl", _record(1), KEY)
-    key_file = tmp_path / "elsewhere" / "audit.key"
+    key_file = tmp_path_factory.mktemp("elsewhere") / "audit.key"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SEALAUDIT_AUDIT_KEY_FILE", str(key_file))
         assert cli(["audit", "verify", "--offline"]) == 1
         assert f"no audit key at {key_file}" in capsys.readouterr().out
         assert not key_file.exists()  # verify never creates a key
-        load_key(key_file, create=True)  # another key than the one that signed
+        signing_key(key_file)  # another key than the one that signed
         assert cli(["audit", "verify", "--offline"]) == 1
         assert "not the audit key at hand" in capsys.readouterr().out
+
+
+def test_a_new_key_is_never_created_inside_the_repository(fresh_repo: Path) -> None:
+    with pytest.raises(AuditKeyError, match="inside the repository"):
+        signing_key(fresh_repo / ".sealaudit" / "audit.key")
+    assert not (fresh_repo / ".sealaudit").exists()
