@@ -23,9 +23,10 @@ from pipeline.evidence import Registration
 from pipeline.provenance import stage_provenance
 from pipeline.registry.bundles import MODES, build_bundle, load_documents
 from pipeline.registry.lineage import dvc_stage_hashes
+from pipeline.registry.outage import store_errors
 from pipeline.registry.packaging import pinned_requirements
 from pipeline.registry.registration import register_mode
-from pipeline.registry.tracking import connect, ensure_experiment
+from pipeline.registry.tracking import connect, ensure_experiment, resolve_target
 from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,14 @@ def run(
     bundles = [
         build_bundle(mode, evidence_dir, docs, params, stage_hashes, logged) for mode in modes
     ]
-    client, target = connect()
-    experiment_id = ensure_experiment(client, params.experiment_name, target)
-    record: dict[str, Any] = {
-        bundle.mode: register_mode(client, experiment_id, bundle, requirements)
-        for bundle in bundles
-    }
+    retry = "nothing new was registered; run `dvc repro register` again when it answers"
+    with store_errors(resolve_target().tracking_uri, retry):
+        client, target = connect()
+        experiment_id = ensure_experiment(client, params.experiment_name, target)
+        record: dict[str, Any] = {
+            bundle.mode: register_mode(client, experiment_id, bundle, requirements)
+            for bundle in bundles
+        }
     record["provenance"] = stage_provenance("register", params)
     out_dir.mkdir(parents=True, exist_ok=True)
     evidence.write_file(evidence.parse(Registration, record), out_dir / REGISTRATION_NAME)

@@ -1,10 +1,13 @@
 """Tamper-evident audit log of registry decisions: hash-chained JSON lines.
 
 Each line is one JSON object. Its ``hash`` is the SHA-256 of the canonical JSON of the entry
-without ``hash`` (which includes ``prev_hash``, the previous line's hash; the first line's is
-64 zeros), so editing, reordering or deleting any line breaks the chain at that point. Deleting
-the *last* lines leaves a valid shorter chain; ``verify_log`` therefore also accepts anchors
-(``seq`` -> ``hash`` recorded elsewhere, e.g. as registered-model tags) that must be present.
+without ``hash`` and ``mac`` (which includes ``prev_hash``, the previous line's hash; the first
+line's is 64 zeros), so editing, reordering or deleting any line breaks the chain at that point.
+A chain anyone can recompute does not stop a forged line, so ``mac`` authenticates each
+``hash`` with a key kept outside the log (``pipeline.registry.audit_key``). Deleting the *last*
+lines leaves a valid shorter chain, and appending keeps one; ``verify_log`` therefore also takes
+anchors (``seq`` -> ``hash`` recorded in the registry): each must be present, and nothing may
+follow the newest.
 
 Entries carry what 21 CFR Part 11 asks of an electronic signature: the signer's printed name,
 the date and time (UTC, ISO-8601) and the meaning of the signature.
@@ -17,8 +20,10 @@ import datetime as dt
 import fcntl
 import getpass
 import hashlib
+import hmac
 import json
 import logging
+import os
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +35,7 @@ from pipeline.errors import SealauditError
 log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
+UNHASHED = ("hash", "mac")  # the fields computed from the rest
 ACTIONS = ("promote", "refuse", "rollback")
 MEANINGS = ("authored", "reviewed", "approved")  # what a signer may give
 REFUSED = "refused"  # the meaning recorded for a refusal, whatever the signer asked
@@ -60,9 +66,24 @@ def canonical(obj: Any) -> bytes:
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
-    """SHA-256 of the entry without its own ``hash`` field."""
-    body = {key: value for key, value in entry.items() if key != "hash"}
+    """SHA-256 of the entry without its own ``hash`` and ``mac`` fields."""
+    body = {key: value for key, value in entry.items() if key not in UNHASHED}
     return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of the audit key (never enough to forge with)."""
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+def entry_mac(key: bytes, digest: str) -> str:
+    """HMAC-SHA256 of an entry's ``hash`` (which covers every other field and ``prev_hash``)."""
+    return hmac.new(key, digest.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def mac_matches(key: bytes, digest: str, mac: str) -> bool:
+    """Whether ``mac`` authenticates ``digest`` under ``key`` (constant-time compare)."""
+    return hmac.compare_digest(entry_mac(key, digest), str(mac))
 
 
 def utc_now() -> str:
@@ -98,15 +119,16 @@ def read_entries(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def append_entry(path: Path, record: Mapping[str, Any]) -> dict[str, Any]:
-    """Chain ``record`` onto the log and return the stored entry (with seq, hashes, time).
+def prepare_entry(path: Path, record: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """The entry ``record`` becomes when chained onto the log now (seq, hashes, time, MAC).
 
-    The caller holds ``locked(path)`` when its decision depends on the log's content; the
-    append itself re-reads the head so the chain stays linear either way.
+    Nothing is written: a decision first makes its registry changes, which cite this entry,
+    and writes the entry last (``write_entry``), so the log never shows a change the registry
+    does not hold. The caller holds ``locked(path)`` so the head cannot move in between.
     """
     _check_record(record)
     path = Path(path)
-    verdict = verify_log(path)
+    verdict = verify_log(path, key=key)
     if not verdict.ok:
         raise AuditError(
             f"{path}: refusing to append to a broken log ({verdict.problems[0]}); "
@@ -118,10 +140,20 @@ def append_entry(path: Path, record: Mapping[str, Any]) -> dict[str, Any]:
         "signed_at": utc_now(),
         "recorded_by": f"{getpass.getuser()}@{socket.gethostname()}",
         "prev_hash": verdict.head_hash,
+        "key_id": key_id(key),
     }
     entry["hash"] = entry_hash(entry)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n")
+    entry["mac"] = entry_mac(key, entry["hash"])
+    return entry
+
+
+def write_entry(path: Path, entry: Mapping[str, Any]) -> None:
+    """Append a prepared entry as one line, flushed to disk before returning."""
+    line = json.dumps(dict(entry), sort_keys=True, ensure_ascii=False) + "\n"
+    with Path(path).open("a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
     log.info(
         "audit entry %d (%s %s v%s)",
         entry["seq"],
@@ -129,6 +161,12 @@ def append_entry(path: Path, record: Mapping[str, Any]) -> dict[str, Any]:
         entry["model_name"],
         entry["version"],
     )
+
+
+def append_entry(path: Path, record: Mapping[str, Any], key: bytes) -> dict[str, Any]:
+    """Chain ``record`` onto the log now and return the stored entry."""
+    entry = prepare_entry(path, record, key)
+    write_entry(path, entry)
     return entry
 
 
@@ -148,12 +186,16 @@ def _check_record(record: Mapping[str, Any]) -> None:
         raise AuditError("signer is empty: give the printed name of the person signing")
 
 
-def verify_log(path: Path, anchors: Mapping[int, str] | None = None) -> VerifyReport:
-    """Check every line's hash, the chain links, the sequence and the ``anchors``.
+def verify_log(
+    path: Path, anchors: Mapping[int, str] | None = None, key: bytes | None = None
+) -> VerifyReport:
+    """Check every line's hash, the chain links, the sequence, the MACs and the ``anchors``.
 
     Args:
         path: the JSON-lines log.
-        anchors: ``seq -> hash`` that must appear in the log (detects truncation).
+        anchors: ``seq -> hash`` recorded in the registry: each must appear in the log
+            (truncation, rewrite), and no line may follow the newest (appended lines).
+        key: the audit key; when given, every line's ``mac`` must match (forged lines).
 
     Returns:
         A report listing every problem found (one per broken line or missing anchor).
@@ -166,15 +208,46 @@ def verify_log(path: Path, anchors: Mapping[int, str] | None = None) -> VerifyRe
     previous = GENESIS
     for index, entry in enumerate(entries, start=1):
         problems += _line_problems(entry, index, previous)
+        if key is not None:
+            problems += _mac_problems(entry, index, key)
         previous = str(entry.get("hash", ""))
-    by_seq = {entry.get("seq"): entry.get("hash") for entry in entries}
-    for seq, expected in sorted((anchors or {}).items()):
-        if by_seq.get(seq) != expected:
-            problems.append(
-                f"entry {seq} recorded in the registry ({expected[:12]}...) is missing or "
-                "altered in the log (truncated or rewritten)"
-            )
+    if anchors is not None:
+        problems += _anchor_problems(entries, anchors)
     return VerifyReport(entries=len(entries), head_hash=previous, problems=problems)
+
+
+def _anchor_problems(entries: list[dict[str, Any]], anchors: Mapping[int, str]) -> list[str]:
+    by_seq = {entry.get("seq"): entry.get("hash") for entry in entries}
+    problems = [
+        f"entry {seq} recorded in the registry ({expected[:12]}...) is missing or "
+        "altered in the log (truncated or rewritten)"
+        for seq, expected in sorted(anchors.items())
+        if by_seq.get(seq) != expected
+    ]
+    newest = max(anchors, default=0)
+    if len(entries) > newest:
+        first = newest + 1
+        problems.append(
+            f"lines {first}..{len(entries)} follow the newest head the registry anchors "
+            f"(entry {newest}): appended outside `sealaudit promote`"
+            if newest
+            else f"the registry anchors none of the log's {len(entries)} entries (appended "
+            "outside `sealaudit promote`, or a log from another registry)"
+        )
+    return problems
+
+
+def _mac_problems(entry: dict[str, Any], index: int, key: bytes) -> list[str]:
+    if "mac" not in entry:
+        return [f"line {index}: no MAC (not written by `sealaudit promote` with the audit key)"]
+    if entry.get("key_id") != key_id(key):
+        return [
+            f"line {index}: authenticated with key {entry.get('key_id')}, not the audit key "
+            f"at hand ({key_id(key)}): check $SEALAUDIT_AUDIT_KEY_FILE"
+        ]
+    if not mac_matches(key, str(entry.get("hash", "")), str(entry["mac"])):
+        return [f"line {index}: MAC does not match (forged or edited line)"]
+    return []
 
 
 def _line_problems(entry: dict[str, Any], index: int, previous: str) -> list[str]:

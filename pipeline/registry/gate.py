@@ -3,7 +3,9 @@
 Aliases carry a stated meaning. ``shadow``: the version runs beside human inspection and its
 decisions are not used; the criteria ``required_for: [shadow]`` must hold (governance passed,
 dossier rendered), capability may fail, and the decision says so. ``champion``: the release
-gate; every criterion of the protocol must hold.
+gate; every criterion of the protocol must hold, judged against the reviewed protocol file in
+the repository: any other criteria file (``--criteria``) is a deviation that may reach shadow,
+never champion (``AC-PROTOCOL-FILE``).
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def judge_version(
     protocol = load_protocol(protocol_path)
     results = evaluate_criteria(recorded.evidence, protocol)
     results += [_integrity_result(problem) for problem in recorded.integrity_problems]
+    results += _reviewed_protocol_result(protocol.path, default_protocol_path())
     status = protocol_status(
         protocol,
         recorded.evidence.capability_evidence,
@@ -78,6 +81,23 @@ def judge_version(
     )
     comparators = evaluate_comparators(recorded.evidence, protocol)
     return GateVerdict(gate, results, comparators, status)
+
+
+def _reviewed_protocol_result(used: Path, reviewed: Path) -> list[dict[str, Any]]:
+    """Another criteria file is a deviation that may reach shadow, never champion."""
+    if Path(used).resolve() == Path(reviewed).resolve():
+        return []
+    return [
+        {
+            "id": "AC-PROTOCOL-FILE",
+            "description": "Judged against the reviewed protocol file in the repository",
+            "observed": f"{used} (--criteria: a deviation)",
+            "limit": str(reviewed),
+            "passed": False,
+            "required_for": ["champion"],
+            "details": [],
+        }
+    ]
 
 
 def _integrity_result(problem: str) -> dict[str, Any]:

@@ -94,8 +94,16 @@ def register_mode(
             existing.version,
         )
         return _record(bundle, existing.version, existing.run_id, created=False)
-    run_id, model_uri = _log_run(experiment_id, bundle, requirements)
-    version = _register(client, bundle, model_uri, run_id)
+    # The run is created only after the store has answered the lookups above, and is
+    # deleted if anything fails before its version exists: no half-registration is left.
+    run_name = f"{bundle.mode}-{bundle.lineage_key[:8]}"
+    run_id = str(client.create_run(experiment_id, run_name=run_name).info.run_id)
+    try:
+        model_uri = _log_run(run_id, bundle, requirements)
+        version = _register(client, bundle, model_uri, run_id)
+    except Exception:
+        _discard_run(client, bundle, run_id)
+        raise
     log.info("%s: registered version %s (run %s)", bundle.model_name, version, run_id)
     return _record(bundle, version, run_id, created=True)
 
@@ -110,11 +118,26 @@ def _record(bundle: ModeBundle, version: Any, run_id: Any, created: bool) -> dic
     }
 
 
-def _log_run(experiment_id: str, bundle: ModeBundle, requirements: list[str]) -> tuple[str, str]:
+def _discard_run(client: MlflowClient, bundle: ModeBundle, run_id: str) -> None:
+    """Delete a run whose registration failed, unless its version was registered after all."""
+    try:
+        if find_version(client, bundle.model_name, bundle.lineage_key) is None:
+            client.delete_run(run_id)
+            log.warning("%s: registration failed; deleted its run %s", bundle.model_name, run_id)
+    except Exception:  # the store went away: say what is left, then report the first error
+        log.warning(
+            "%s: registration failed and its run %s could not be deleted (the store did not "
+            "answer): `mlflow runs delete --run-id %s` once it does",
+            bundle.model_name,
+            run_id,
+            run_id,
+        )
+
+
+def _log_run(run_id: str, bundle: ModeBundle, requirements: list[str]) -> str:
     import mlflow
 
-    run_name = f"{bundle.mode}-{bundle.lineage_key[:8]}"
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
+    with mlflow.start_run(run_id=run_id):
         mlflow.set_tags(bundle.tags)
         # MLflow caps a parameter value at 6000 characters; long lists are evidence, not knobs.
         mlflow.log_params({k: str(v)[:6000] for k, v in bundle.params.items()})
@@ -125,7 +148,7 @@ def _log_run(experiment_id: str, bundle: ModeBundle, requirements: list[str]) ->
         info = log_mode_model(
             bundle.mode, bundle.files, bundle.documents, requirements, bundle.working_size
         )
-        return run.info.run_id, info.model_uri
+        return str(info.model_uri)
 
 
 def _register(client: MlflowClient, bundle: ModeBundle, model_uri: str, run_id: str) -> str:

@@ -104,6 +104,9 @@ def connect(root: Path | None = None) -> tuple[MlflowClient, TrackingTarget]:
     import mlflow
     from mlflow import MlflowClient
 
+    # MLflow logs a failed SQL call at ERROR with a traceback; sealaudit reports it in one line
+    # (pipeline.registry.outage).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     target = resolve_target(root)
     mlflow.set_tracking_uri(target.tracking_uri)
     mlflow.set_registry_uri(target.tracking_uri)

@@ -4,7 +4,8 @@ The test initialises a throw-away PostgreSQL cluster (Debian's ``postgresql`` pa
 ``postgres`` user when run as root, because initdb refuses root), starts ``mlflow server`` on
 it, points ``MLFLOW_TRACKING_URI`` at the server and runs the same register -> promote ->
 load-by-alias flow as on the embedded store. Two promotions of one model to ``champion`` then
-race in two processes; the champion and the audit log must stay consistent. Skipped, with the
+race in two processes; one wins, the other is refused (compare-and-set), and the champion and
+the audit log stay consistent. Skipped, with the
 reason, where PostgreSQL or its Python driver is not installed; CI installs both.
 """
 
@@ -28,7 +29,8 @@ import pytest
 from pipeline.cli import main as cli
 from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries, verify_log
-from pipeline.registry.promotion import audit_anchors, current_champion
+from pipeline.registry.promotion import current_champion
+from pipeline.registry.reconcile import audit_anchors
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect
 from tests.integration.processes import free_port, stop_process_group
 from tests.integration.registry_world import (
@@ -200,14 +202,17 @@ def test_racing_promotions_leave_a_consistent_champion_and_log(world: World) -> 
     before = len(read_entries(log_path))
     racers = [_promote(world, version, f"race {version}") for version in versions]
     outputs = [racer.communicate(timeout=180)[0].decode() for racer in racers]
-    assert [racer.returncode for racer in racers] == [0, 0], outputs
+    codes = [racer.returncode for racer in racers]
+    # Serialised and compare-and-set: both saw no champion; whoever came second finds the
+    # first's version there and is refused, instead of silently replacing it.
+    assert sorted(codes) == [0, 2], outputs
+    loser = outputs[codes.index(2)]
+    assert "not none as expected" in loser and "Traceback" not in loser, loser
     entries = read_entries(log_path)[before:]
-    assert [e["action"] for e in entries] == ["promote", "promote"]
-    first, second = entries
-    # Serialised: the second saw the first's result as the previous champion.
-    assert second["previous_champion"] == first["version"]
+    assert [e["action"] for e in entries] == ["promote"]
+    winner = str(versions[codes.index(0)])
+    assert entries[0]["version"] == winner and entries[0]["previous_champion"] is None
     client, _ = connect()
-    assert current_champion(client, MODEL, "champion") == second["version"]
-    assert {first["version"], second["version"]} == {str(v) for v in versions}
+    assert current_champion(client, MODEL, "champion") == winner
     report = verify_log(log_path, audit_anchors(client))
     assert report.ok, report.problems

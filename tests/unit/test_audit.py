@@ -1,4 +1,5 @@
-"""The audit log is a hash chain: any edit, deletion, insertion or truncation is detected."""
+"""The audit log is a keyed hash chain: any edit, deletion, insertion, truncation, appended
+line or forged line is detected."""
 
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ from pipeline.registry.audit import (
     AuditError,
     append_entry,
     entry_hash,
+    entry_mac,
+    key_id,
     read_entries,
     verify_log,
 )
+from pipeline.registry.audit_key import AuditKeyError, load_key, signing_key
+
+KEY = bytes(range(32))
 
 
 def _record(version: int, action: str = "promote") -> dict:
@@ -36,7 +42,7 @@ def _record(version: int, action: str = "promote") -> dict:
 def log_path(tmp_path: Path) -> Path:
     path = tmp_path / "registry_audit.jsonl"
     for version in (1, 2, 3):
-        append_entry(path, _record(version))
+        append_entry(path, _record(version), KEY)
     return path
 
 
@@ -114,7 +120,7 @@ def test_appending_to_a_broken_log_is_refused(log_path: Path) -> None:
     lines = log_path.read_text().splitlines()
     _rewrite(log_path, lines[1:])
     with pytest.raises(AuditError, match="broken log"):
-        append_entry(log_path, _record(4))
+        append_entry(log_path, _record(4), KEY)
 
 
 @pytest.mark.parametrize(
@@ -126,7 +132,7 @@ def test_invalid_signature_is_rejected(
 ) -> None:
     record = {**_record(1), field: value}
     with pytest.raises(AuditError, match=message):
-        append_entry(tmp_path / "log.jsonl", record)
+        append_entry(tmp_path / "log.jsonl", record, KEY)
     assert not (tmp_path / "log.jsonl").exists()
 
 
@@ -143,10 +149,10 @@ def test_a_first_line_with_a_wrong_prev_hash_names_the_genesis_not_line_0(
 def test_a_refusal_is_recorded_with_the_meaning_refused_only(tmp_path: Path) -> None:
     path = tmp_path / "log.jsonl"
     with pytest.raises(AuditError, match="refused"):
-        append_entry(path, _record(1, action="refuse"))  # meaning "approved"
+        append_entry(path, _record(1, action="refuse"), KEY)  # meaning "approved"
     with pytest.raises(AuditError, match="refused"):
-        append_entry(path, {**_record(1), "meaning": "refused"})  # a promotion
-    assert append_entry(path, {**_record(1, "refuse"), "meaning": "refused"})["seq"] == 1
+        append_entry(path, {**_record(1), "meaning": "refused"}, KEY)  # a promotion
+    assert append_entry(path, {**_record(1, "refuse"), "meaning": "refused"}, KEY)["seq"] == 1
 
 
 @pytest.fixture
@@ -187,3 +193,91 @@ def test_audit_verify_fails_on_a_missing_log_the_registry_vouches_for(
     client.create_registered_model("sealaudit-inline", tags={AUDIT_HEAD_TAG: "2:" + "ab" * 32})
     assert cli(["audit", "verify"]) == 1  # the log was deleted: the registry says 2 entries
     assert "FAILED" in capsys.readouterr().out
+
+
+def _forge(path: Path) -> dict:
+    """What an insider without the key can do: append a line with a correct plain hash."""
+    head = read_entries(path)[-1]
+    forged = {**head, "seq": head["seq"] + 1, "version": "9", "prev_hash": head["hash"]}
+    forged["hash"] = entry_hash(forged)
+    with path.open("a") as handle:
+        handle.write(json.dumps(forged, sort_keys=True) + "\n")
+    return forged
+
+
+def test_a_forged_line_with_a_correct_hash_fails_only_the_keyed_check(log_path: Path) -> None:
+    _forge(log_path)
+    assert verify_log(log_path).ok  # the plain chain cannot tell ...
+    problems = verify_log(log_path, key=KEY).problems
+    assert problems == ["line 4: MAC does not match (forged or edited line)"]  # ... the key can
+
+
+def test_every_entry_carries_a_mac_of_its_hash_and_the_key_id(log_path: Path) -> None:
+    for entry in read_entries(log_path):
+        assert entry["mac"] == entry_mac(KEY, entry["hash"])
+        assert entry["key_id"] == key_id(KEY)
+    other = bytes(32)
+    assert any("not the audit key at hand" in p for p in verify_log(log_path, key=other).problems)
+
+
+def test_lines_appended_after_the_newest_anchor_are_reported(log_path: Path) -> None:
+    entries = read_entries(log_path)
+    anchors = {2: entries[1]["hash"]}  # the registry saw two decisions; the log has three
+    problems = verify_log(log_path, anchors=anchors, key=KEY).problems
+    assert problems == [
+        "lines 3..3 follow the newest head the registry anchors (entry 2): appended outside "
+        "`sealaudit promote`"
+    ]
+    assert verify_log(log_path, anchors={3: entries[2]["hash"]}, key=KEY).ok
+    assert "anchors none" in verify_log(log_path, anchors={}, key=KEY).problems[0]
+
+
+def test_the_key_is_created_0600_once_with_a_notice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config" / "sealaudit" / "audit.key"
+    assert load_key(path) is None  # reading never creates it
+    assert not path.exists()
+    with caplog.at_level("WARNING"):
+        key = signing_key(path)
+    assert "created the audit key" in caplog.text and str(path) in caplog.text
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert key is not None and len(key) == 32
+    assert signing_key(path) == key
+
+
+def test_a_key_readable_by_others_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "audit.key"
+    signing_key(path)
+    path.chmod(0o644)
+    with pytest.raises(AuditKeyError, match=r"readable by others \(mode 0644\): `chmod 600"):
+        load_key(path)
+    path.chmod(0o600)
+    path.write_text("not hex\n")
+    with pytest.raises(AuditKeyError, match="holds no 32-byte hex key"):
+        load_key(path)
+
+
+def test_audit_verify_without_the_key_cannot_vouch_for_entries(
+    fresh_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipeline.cli import main as cli
+
+    append_entry(fresh_repo / "registry_audit.jsonl", _record(1), KEY)
+    key_file = tmp_path_factory.mktemp("elsewhere") / "audit.key"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEALAUDIT_AUDIT_KEY_FILE", str(key_file))
+        assert cli(["audit", "verify", "--offline"]) == 1
+        assert f"no audit key at {key_file}" in capsys.readouterr().out
+        assert not key_file.exists()  # verify never creates a key
+        signing_key(key_file)  # another key than the one that signed
+        assert cli(["audit", "verify", "--offline"]) == 1
+        assert "not the audit key at hand" in capsys.readouterr().out
+
+
+def test_a_new_key_is_never_created_inside_the_repository(fresh_repo: Path) -> None:
+    with pytest.raises(AuditKeyError, match="inside the repository"):
+        signing_key(fresh_repo / ".sealaudit" / "audit.key")
+    assert not (fresh_repo / ".sealaudit").exists()
