@@ -17,6 +17,7 @@ from pipeline.registry.bundles import (
     scoring_settings,
 )
 from pipeline.registry.settings import ScoringSettings
+from tests.dossier_world import write_pod_figures
 from tests.params import section
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "evidence"
@@ -92,6 +93,7 @@ def test_registration_reads_evidence_strictly(tmp_path: Path) -> None:
 def test_a_detector_that_was_not_trained_is_an_error(tmp_path: Path) -> None:
     root = tmp_path / "artifacts"
     shutil.copytree(FIXTURE, root)
+    write_pod_figures(root)
     (root / "train" / "other_ae").mkdir()
     (root / "train" / "other_ae" / "model.pt").write_bytes(b"weights")
     docs = load_documents(root)
