@@ -181,17 +181,17 @@ def test_register_promote_and_load_by_alias_on_a_server(world: World, server: st
     assert not target.embedded and target.tracking_uri == server
     assert record["inline"]["created"] and not _register(world)["inline"]["created"]
     write_dossier(world.root / "reports" / "dossiers", record["inline"])
-    sign = ["--signer", "Grace Hopper", "--reason", "server flow", "--alias", "staging"]
+    sign = ["--signer", "Grace Hopper", "--reason", "server flow", "--alias", "shadow"]
     assert cli(["promote", MODEL, str(record["inline"]["version"]), *sign]) == 0
-    assert current_champion(client, MODEL, "staging") == str(record["inline"]["version"])
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@staging")
+    assert current_champion(client, MODEL, "shadow") == str(record["inline"]["version"])
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL}@shadow")
     paths = pd.DataFrame({"image_path": [str(p) for p in world.images]})
     scores = model.predict(paths)["score"]
     np.testing.assert_allclose(scores, world.scores["inline"], rtol=1e-5, atol=1e-6)
 
 
 def test_racing_promotions_leave_a_consistent_champion_and_log(world: World) -> None:
-    # Version 1 (registered above, @staging only) and a new passing version 2 race for
+    # Version 1 (registered above, @shadow only) and a new passing version 2 race for
     # @champion; each has its dossier.
     change_inline_evidence(world, auroc_ci=(0.95, 0.99))
     entry = _register(world)["inline"]
