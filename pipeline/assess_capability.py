@@ -33,7 +33,7 @@ from pipeline.evaluation.operating import operating_detector
 from pipeline.evidence import Capability
 from pipeline.models.thresholds import Threshold
 from pipeline.provenance import data_md5, stage_provenance
-from pipeline.registry.protocol import Protocol, load_protocol
+from pipeline.registry.protocol import load_protocol
 from pipeline.runtime import configure_logging, configure_torch
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ def run(
         }
         log.info("%s: %s", mode, _headline(modes[mode]))
     doc = {
-        "protocol": _protocol_ref(protocol),
+        "protocol": protocol.identity(),
         "dataset": _dataset(test_set),
         "modes": modes,
         "torch_numerics": numerics,
@@ -183,16 +183,6 @@ def run(
 def _headline(mode: dict[str, Any]) -> str:
     rows = [f"{row['id']} {row['method']} a90/95={row['a90_95']}" for row in mode["requirements"]]
     return "; ".join(rows) + f"; false rejects {mode['false_reject']['n_rejected']}"
-
-
-def _protocol_ref(protocol: Protocol) -> dict[str, Any]:
-    return {
-        "document": protocol.document,
-        "revision": protocol.revision,
-        "sha256": protocol.sha256,
-        "approved_on": protocol.approved_on,
-        "approver": protocol.approver,
-    }
 
 
 def _dataset(test_set: TestSet) -> dict[str, Any]:

@@ -50,3 +50,24 @@ def write_params(path: Path, overlay: str | dict[str, Any] = "") -> Path:
     content = merged(load_params_file(PARAMS_FILE), changes or {})
     path.write_text(yaml.safe_dump(content, sort_keys=False), encoding="utf-8")
     return path
+
+
+def tiny_train(models: str = "[attention_ae, plain_ae]") -> str:
+    """The ``base`` and ``train`` sections of a tiny world (one epoch on 32 x 128 images), as
+    YAML text that a test extends with its own sections."""
+    return f"""\
+base:
+  torch_threads: 1
+train:
+  seed: 11
+  models: {models}
+  working_height: 32
+  working_width: 128
+  model:
+    widths: [8, 16, 32]
+    skip_levels: [2]
+  fit:
+    epochs: 1
+    batch_size: 4
+    ssim_window: 5
+"""

@@ -9,8 +9,9 @@ log-uniformly over the generator's size range of each defect type and form
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
+
+from pipeline.config.synth import validate_calendar
 
 SECTION = "challenge"
 
@@ -39,9 +40,4 @@ class Params:
         low, high = self.width_deviation_length_mm
         if not 0 < low <= high:
             raise ValueError("width_deviation_length_mm must satisfy 0 < low <= high")
-        try:
-            dt.date.fromisoformat(self.start_date)
-        except ValueError as error:
-            raise ValueError(f"start_date {self.start_date!r} is not YYYY-MM-DD") from error
-        if self.capture_days < 1:
-            raise ValueError("capture_days must be >= 1")
+        validate_calendar(self.start_date, self.capture_days)

@@ -104,12 +104,7 @@ class Params:
         self.nuisance.validate()
 
     def _validate_calendar(self) -> None:
-        try:
-            dt.date.fromisoformat(self.start_date)
-        except ValueError as error:
-            raise ValueError(f"start_date {self.start_date!r} is not YYYY-MM-DD") from error
-        if self.capture_days < 1:
-            raise ValueError("capture_days must be >= 1")
+        validate_calendar(self.start_date, self.capture_days)
         # Each day's captures must fit between 06:00 and 22:00 at one second or more apart.
         per_day = -(-(self.n_normal_events + self.n_defect_events) // self.capture_days)
         if per_day > 16 * 3600:
@@ -119,3 +114,13 @@ class Params:
     def px_per_mm(self) -> float:
         """Stored-image pixels per millimetre of seal."""
         return self.image_width / (self.full_res_crop_width * self.mm_per_full_res_px)
+
+
+def validate_calendar(start_date: str, capture_days: int) -> None:
+    """A capture calendar: an ISO start date and at least one day (synth and challenge)."""
+    try:
+        dt.date.fromisoformat(start_date)
+    except ValueError as error:
+        raise ValueError(f"start_date {start_date!r} is not YYYY-MM-DD") from error
+    if capture_days < 1:
+        raise ValueError("capture_days must be >= 1")

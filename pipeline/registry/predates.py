@@ -57,11 +57,7 @@ def protocol_status(
         )
     predates, tested_at, commit = _predates(protocol, capability, repo, deviations)
     return {
-        "document": protocol.document,
-        "revision": protocol.revision,
-        "sha256": protocol.sha256,
-        "approved_on": protocol.approved_on,
-        "approver": protocol.approver,
+        **protocol.identity(),
         "test_commit": commit,
         "test_executed_at": tested_at,
         "predates_test": predates,

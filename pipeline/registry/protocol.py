@@ -106,6 +106,17 @@ class Protocol:
     comparators: tuple[Criterion, ...]
     sections: dict[str, Any]
 
+    def identity(self) -> dict[str, Any]:
+        """What evidence and verdicts record of the protocol: document, revision, sha256,
+        approval date and approver."""
+        return {
+            "document": self.document,
+            "revision": self.revision,
+            "sha256": self.sha256,
+            "approved_on": self.approved_on,
+            "approver": self.approver,
+        }
+
     def requirement(self, requirement_id: str) -> Requirement:
         """The requirement row with ``requirement_id``."""
         return next(row for row in self.requirements if row.id == requirement_id)

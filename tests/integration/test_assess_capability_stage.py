@@ -15,25 +15,13 @@ from pipeline.data.challenge import generate_challenge
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, write_splits
 from pipeline.registry.protocol import load_protocol
-from tests.params import section, write_params
+from tests.params import section, tiny_train, write_params
 from tests.worlds import write_tiny_dataset
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "validation" / "protocol.yaml"
-PARAMS = """\
-base:
-  torch_threads: 1
-train:
-  seed: 11
-  models: [attention_ae]
-  working_height: 32
-  working_width: 128
-  model:
-    widths: [8, 16, 32]
-    skip_levels: [2]
-  fit:
-    epochs: 1
-    batch_size: 4
-    ssim_window: 5
+PARAMS = (
+    tiny_train("[attention_ae]")
+    + """\
 calibrate:
   batch_size: 8
 assess_capability:
@@ -42,6 +30,7 @@ assess_capability:
   batch_size: 8
   chunk_images: 16
 """
+)
 
 
 def _assign(data: Path) -> dict[str, str]:

@@ -13,24 +13,12 @@ from pipeline import calibrate, evaluate, fit_monitor, train
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, write_splits
 from pipeline.monitoring.fitted import load_monitor
-from tests.params import write_params
+from tests.params import tiny_train, write_params
 from tests.worlds import write_tiny_dataset
 
-PARAMS = """\
-base:
-  torch_threads: 1
-train:
-  seed: 11
-  models: [attention_ae, plain_ae]
-  working_height: 32
-  working_width: 128
-  model:
-    widths: [8, 16, 32]
-    skip_levels: [2]
-  fit:
-    epochs: 1
-    batch_size: 4
-    ssim_window: 5
+PARAMS = (
+    tiny_train()
+    + """\
 fit_monitor:
   layer: enc2
   n_features_kept: 50
@@ -53,6 +41,7 @@ evaluate:
     shift: [0.03]
     max_images: 8
 """
+)
 N_TEST, N_VAL = (6, 8), (6, 4)  # (normal, defective)
 
 

@@ -15,29 +15,18 @@ from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
 from pipeline.errors import SealauditError
 from pipeline.models.checkpoint import load_autoencoder, preprocess_images
-from tests.params import section, write_params
+from tests.params import section, tiny_train, write_params
 from tests.worlds import write_tiny_dataset
 
-PARAMS = """\
-base:
-  torch_threads: 1
-train:
-  seed: 11
-  models: [attention_ae, plain_ae]
-  working_height: 32
-  working_width: 128
-  model:
-    widths: [8, 16, 32]
-    skip_levels: [2]
-  fit:
-    epochs: 1
-    batch_size: 4
-    ssim_window: 5
+PARAMS = (
+    tiny_train()
+    + """\
   roi:
     kind: band
   alignment:
     kind: none
 """
+)
 
 
 @pytest.fixture(scope="module")
