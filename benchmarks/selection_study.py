@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 from detectability_ceiling import reference_params
+from sklearn.metrics import roc_auc_score
 
 from pipeline import train
 from pipeline.config import load_section
@@ -109,8 +110,9 @@ def reference_set(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def score_variant(model: Any, meta: CheckpointMeta, ctx: dict) -> dict:
-    """Reference-set scores of one trained model under the inline score and 4-MS-SSIM."""
+def score_variant(model: Any, meta: CheckpointMeta, ctx: dict, score_choices: bool) -> dict:
+    """Reference-set scores of one trained model under the inline score and, for the
+    score-level choices (``score_choices``), 4-MS-SSIM with max and mean pooling."""
     ev = ctx["evaluate"]
     options = dataclasses.asdict(ev.four_ms_ssim)
     seal_path = dataclasses.asdict(ev.seal_path)
@@ -122,7 +124,8 @@ def score_variant(model: Any, meta: CheckpointMeta, ctx: dict) -> dict:
         inline = inline.with_seal_path(calibration)
     images = ctx["reference"]["images"]
     out = {INLINE: inline(images).scores}
-    for name, pooling in ((SSIM_MAX, "max"), (SSIM_MEAN, "mean")):
+    poolings = ((SSIM_MAX, "max"), (SSIM_MEAN, "mean")) if score_choices else ()
+    for name, pooling in poolings:
         scorer = ReconstructionScorer(
             model, meta, ev.detector, "four_ms_ssim", {**options, "pooling": pooling}, 32
         )
@@ -151,12 +154,21 @@ def run_variant(override: tuple[str, Any] | None, seed: int, args: argparse.Name
     meta = CheckpointMeta(
         ctx["evaluate"].detector, model.config, roi, alignment=train.model_alignment(params)
     )
-    scores = score_variant(model.cpu().eval(), meta, ctx)
+    scores = score_variant(model.cpu().eval(), meta, ctx, override is None)
     facts = {"seconds": time.perf_counter() - started, "best_epoch": result.best_epoch,
              "epochs_run": result.epochs_run}  # fmt: skip
     out = {**scores, **{k: np.asarray(v) for k, v in facts.items()}}
     np.savez(path, **out)
     log.info("%s seed %d: trained and scored in %.0f s", label, seed, facts["seconds"])
+    return out
+
+
+def per_type_auroc(rows: list[np.ndarray], labels: np.ndarray, types: np.ndarray) -> dict:
+    """Seed-mean AUROC of each defect type against all normal images."""
+    out = {}
+    for kind in sorted(set(types[labels == 1])):
+        keep = (labels == 0) | (types == kind)
+        out[str(kind)] = float(np.mean([roc_auc_score(labels[keep], r[keep]) for r in rows]))
     return out
 
 
@@ -173,7 +185,9 @@ def summarise(choice: Choice, runs: dict, args: argparse.Namespace, ctx: dict) -
             [r[score] for r in per_seed], ref["labels"], ref["events"], args.n_boot, args.seeds[0]
         )
         seconds = [float(r["seconds"]) for r in per_seed]
+        by_type = per_type_auroc([r[score] for r in per_seed], ref["labels"], ref["types"])
         rows.append({"value": value, "score": score, **stats, "seeds": list(args.seeds),
+                     "per_type_auroc": by_type,
                      "per_seed_spread": max(stats["per_seed"]) - min(stats["per_seed"]),
                      "train_seconds": seconds if choice.trained else None,
                      "best_epochs": [int(r["best_epoch"]) for r in per_seed]})  # fmt: skip
@@ -199,6 +213,11 @@ def _get(params: Any, dotted: str) -> Any:
 def context(args: argparse.Namespace) -> dict[str, Any]:
     """Everything shared by the runs: params, training images, ROI, reference set."""
     train_params = load_section(args.params, "train")
+    if args.epochs_cap:
+        fit = dataclasses.replace(
+            train_params.fit, epochs=min(args.epochs_cap, train_params.fit.epochs)
+        )
+        train_params = dataclasses.replace(train_params, fit=fit)
     eval_params = load_section(args.params, "evaluate")
     data = train.load_training_images(args.data, args.splits, train_params)
     rows, assignment = read_manifest(args.data), read_splits(args.splits)
@@ -244,6 +263,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                       "defect_events": args.defects, "images": int(ref["labels"].size),
                       "defective_images": int(ref["labels"].sum()), "images_per_type": per_type},
         "training": {"data": str(args.data), "splits": str(args.splits), "seeds": args.seeds,
+                     "epochs": ctx["train"].fit.epochs, "epochs_cap": args.epochs_cap,
                      "n_train_images": int(len(ctx["data"][0])),
                      "n_val_normal_images": int(len(ctx["data"][1]))},
         "choices": {c.name: summarise(c, runs, args, ctx) for c in chosen},
@@ -270,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[20250905, 20250906])
     parser.add_argument("--choices", nargs="+", default=[c.name for c in CHOICES],
                         choices=[c.name for c in CHOICES])  # fmt: skip
+    parser.add_argument("--epochs-cap", type=int, default=None, help="cap on train.fit.epochs")
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
