@@ -40,6 +40,7 @@ SOURCE_PATHS = (
     "params.yaml",
     "dvc.yaml",
     "data.dvc",
+    "challenge.dvc",
     "validation",
     "reports/templates",
     "benchmarks/results",
