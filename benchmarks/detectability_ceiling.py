@@ -50,9 +50,10 @@ from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
-from pipeline.evaluate import CHECKPOINT, calibrate_seal_path, inline_scorer
+from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
+from pipeline.evaluation.operating import CHECKPOINT, inline_scorer
 from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.provenance import sha256_file, stage_provenance
 from pipeline.runtime import configure_logging
@@ -196,17 +197,19 @@ def inline_reference(
 ) -> dict[str, Any] | None:
     """The trained inline detector scored on the same test images as ``evaluate`` scores them
     (its score, options and, for the path score, the calibration fitted on train normals)."""
-    params = load_section(params_file, "evaluate")
+    params = load_section(params_file, "calibrate")
     checkpoint = models / params.detector / CHECKPOINT
     if not checkpoint.exists():
         log.warning("%s not found: no inline detector beside the ceiling", checkpoint)
         return None
-    scorer = inline_scorer(models, params)
+    options, path = dataclasses.asdict(params.four_ms_ssim), dataclasses.asdict(params.seal_path)
+    scorer = inline_scorer(models, params.detector, params.score, options, path, params.batch_size)
     seal_path = calibrate_seal_path(scorer, train_split)
     if seal_path is not None:
         scorer = scorer.with_seal_path(seal_path)
     scores = scorer(test.images).scores
-    ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=params.seed)
+    seed = load_section(params_file, "evaluate").seed
+    ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=seed)
     return {
         "detector": params.detector,
         "score": params.score,

@@ -45,7 +45,7 @@ from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
-from pipeline.evaluate import calibrate_seal_path
+from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import ReconstructionScorer, load_split
 from pipeline.evaluation.selection import Candidate, choose, seed_mean_auroc
 from pipeline.models.autoencoder import build_model
@@ -77,8 +77,8 @@ CHOICES = (
     Choice("dropout", "train.model.dropout", (0.0, 0.11228), 0.11228, "the paper's value", True),
     Choice("loss", "train.fit.loss", ("mse", "mae", "mse_ssim"), "mse", "the simplest", True),
     Choice("bottleneck", "train.model.bottleneck", ("spatial", "dense"), "dense", "paper", True),
-    Choice("pooling", "evaluate.four_ms_ssim.pooling", ("max", "mean"), "mean", "paper", False),
-    Choice("score", "evaluate.score", ("four_ms_ssim_path", "four_ms_ssim"), "four_ms_ssim",
+    Choice("pooling", "calibrate.four_ms_ssim.pooling", ("max", "mean"), "mean", "paper", False),
+    Choice("score", "calibrate.score", ("four_ms_ssim_path", "four_ms_ssim"), "four_ms_ssim",
            "the paper's score (max pooling)", False),
 )  # fmt: skip
 SCORED_WITH = {"pooling": {"max": SSIM_MAX, "mean": SSIM_MEAN},
@@ -218,7 +218,7 @@ def context(args: argparse.Namespace) -> dict[str, Any]:
             train_params.fit, epochs=min(args.epochs_cap, train_params.fit.epochs)
         )
         train_params = dataclasses.replace(train_params, fit=fit)
-    eval_params = load_section(args.params, "evaluate")
+    eval_params = load_section(args.params, "calibrate")  # the inline detector's settings
     data = train.load_training_images(args.data, args.splits, train_params)
     rows, assignment = read_manifest(args.data), read_splits(args.splits)
     reference = reference_set(args)
