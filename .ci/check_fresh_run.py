@@ -76,8 +76,8 @@ def lock_reproduced() -> list[str]:
         failures.append(
             f"{stage}: dvc.lock entry differs from the committed one in {paths}: either the "
             "committed dvc.lock is stale (sources changed after it was written: run `dvc repro "
-            "--force --no-run-cache` and commit dvc.lock with them) or this machine computes differently (README, "
-            "'Reproducible records')"
+            "--force --no-run-cache` and commit dvc.lock with them) or this machine computes "
+            "differently (README, 'Reproducible records')"
         )
     return failures
 
