@@ -257,7 +257,7 @@ def rollback(
     operators who both saw v3 cannot both walk back.
 
     Raises:
-        PromotionError: the alias moved since it was seen, no earlier champion is recorded,
+        PromotionError: the alias moved since it was seen, no earlier holder is recorded,
             or the alias was moved outside sealaudit (registry and log disagree).
     """
     if expected == SEEN:
@@ -276,7 +276,8 @@ def rollback(
             )
         if len(history) < 2:
             raise PromotionError(
-                f"{model_name}@{alias}: no earlier champion in {audit_log}; nothing to roll back to"
+                f"{model_name}@{alias}: no earlier holder of the alias in {audit_log}; "
+                "nothing to roll back to"
             )
         decision: dict[str, Any] = {
             "action": "rollback",

@@ -264,7 +264,7 @@ def test_promotion_rollback_and_audit_verify(
 
 def test_rollback_without_an_earlier_champion_is_an_error(registry: Registry) -> None:
     signature = Signature("Grace Hopper", "approved", "test")
-    with pytest.raises(PromotionError, match="no earlier champion"):
+    with pytest.raises(PromotionError, match="no earlier holder of the alias"):
         rollback(
             registry.client, MONITORING, signature, alias="champion", audit_log=registry.audit_log
         )
