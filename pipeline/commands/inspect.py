@@ -92,8 +92,8 @@ def _inspect(args: argparse.Namespace) -> int:
     failures = 0
     print("image\tscore\tthreshold\tdecision\tthreshold_id")
     for path in args.images:
-        frame = pd.DataFrame({"image_path": [str(path)]})
         try:
+            frame = pd.DataFrame({"image": [_image_bytes(path)]})
             row = model.predict(frame, params={"return_heatmap": want_heatmap}).iloc[0]
         except Exception as error:  # one bad image never stops the batch
             failures += 1
@@ -106,6 +106,16 @@ def _inspect(args: argparse.Namespace) -> int:
         if want_heatmap and "heatmap" in row:
             _write_heatmaps(path, row["heatmap"], float(row["threshold"]), args.heatmaps)
     return 2 if failures else 0
+
+
+def _image_bytes(path: Path) -> bytes:
+    """The file's bytes, sent to the model as ``image`` (a served model reads no local paths)."""
+    from pipeline.data.images import missing_file_hint
+    from pipeline.errors import SealauditError
+
+    if not path.is_file():
+        raise SealauditError(f"{path}: image file not found; {missing_file_hint(path)}")
+    return path.read_bytes()
 
 
 def _write_heatmaps(image_path: Path, value: Any, threshold: float, folder: Path) -> None:

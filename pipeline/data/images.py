@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from pipeline.data.manifest import DatasetError, ManifestRow
+from pipeline.data.manifest import MANIFEST_NAME, DatasetError, ManifestRow, confined
 
 
 @contextmanager
@@ -60,14 +60,20 @@ def load_gray(path: Path) -> np.ndarray:
 
 def load_row_image(data_dir: Path, row: ManifestRow) -> np.ndarray:
     """The image of a manifest row, shape (H, W), float32 in [0, 1]."""
-    return load_gray(Path(data_dir) / row.image_path)
+    return load_gray(row_file(data_dir, row, "image_path"))
 
 
 def load_row_mask(data_dir: Path, row: ManifestRow) -> np.ndarray:
     """The defect mask of a row as bool (H, W); all False for normal images."""
     if not row.mask_path:
         return np.zeros((row.height, row.width), dtype=bool)
-    return load_gray(Path(data_dir) / row.mask_path) > 0.5
+    return load_gray(row_file(data_dir, row, "mask_path")) > 0.5
+
+
+def row_file(data_dir: Path, row: ManifestRow, column: str) -> Path:
+    """The file a row's ``column`` names, checked to lie inside ``data_dir``."""
+    where = f"{Path(data_dir) / MANIFEST_NAME} (image_id {row.image_id}, {column})"
+    return confined(Path(data_dir), getattr(row, column), where)
 
 
 def load_stack(data_dir: Path, rows: list[ManifestRow]) -> np.ndarray:

@@ -137,6 +137,26 @@ def _number(kind: type, text: str, name: str, where: str) -> Any:
     return value
 
 
+def confined(root: Path, relative: str, where: str) -> Path:
+    """``root / relative`` resolved, refused unless it stays inside ``root``.
+
+    A manifest names files relative to its dataset folder; ``..``, an absolute path or a
+    symlink leading out of the folder would make a dataset read (and fingerprint) files it
+    does not contain.
+
+    Raises:
+        DatasetError: the path leaves ``root``; ``where`` names the manifest row and column.
+    """
+    base = Path(root).resolve()
+    path = (base / relative).resolve()
+    if not path.is_relative_to(base):
+        raise DatasetError(
+            f"{where}: {relative!r} leads outside the dataset folder {base}; name a file "
+            "inside it (e.g. images/<image_id>.png) and re-import or regenerate the dataset"
+        )
+    return path
+
+
 def write_dataset_info(info: dict[str, Any], data_dir: Path) -> None:
     """Write the dataset identity file with stable key order."""
     text = json.dumps(info, indent=2, sort_keys=True) + "\n"

@@ -24,6 +24,7 @@ from pipeline.config.base import ParamsError
 from pipeline.config.synth import DEFECT_TYPES, Params
 from pipeline.data.defect_truth import NO_OVERRIDE, DefectTruth, Override
 from pipeline.data.defects import Rendered, apply_defect
+from pipeline.data.images import row_file
 from pipeline.data.manifest import (
     IMAGES_DIR,
     MANIFEST_NAME,
@@ -289,10 +290,10 @@ def _spread(rows: list[ManifestRow], count: int) -> list[ManifestRow]:
 
 
 def _sheet_tile(data_dir: Path, row: ManifestRow) -> Image.Image:
-    with Image.open(data_dir / row.image_path) as image:
+    with Image.open(row_file(data_dir, row, "image_path")) as image:
         rgb = np.stack([np.asarray(image.convert("L"))] * 3, axis=-1)
     if row.mask_path:
-        with Image.open(data_dir / row.mask_path) as mask_file:
+        with Image.open(row_file(data_dir, row, "mask_path")) as mask_file:
             mask = np.asarray(mask_file) > 127
         ring = ndimage.binary_dilation(mask, iterations=2) & ~ndimage.binary_dilation(mask)
         rgb[ring] = (255, 40, 40)

@@ -1,8 +1,10 @@
 """Both detection modes as MLflow pyfunc models: images in, score and decision out.
 
-Input: a DataFrame with a column ``image_path`` (a PNG file readable where the model runs) or
-``image`` (PNG bytes; base64 text over REST, which MLflow decodes for a ``binary`` column;
-an (H, W) array also works in Python).
+Input: a DataFrame with a column ``image`` (PNG bytes; base64 text over REST, which MLflow
+decodes for a ``binary`` column; an (H, W) array also works in Python) or ``image_path``: a
+file the model reads where it runs, only under the folder named by ``SEALAUDIT_IMAGE_ROOT``
+(unset: paths are refused), with one neutral error for a missing file and a path outside it,
+so a request cannot probe the server's files.
 ``images_frame`` builds one from arrays. Images are 8-bit grayscale, like the dataset.
 
 Output: one row per image with ``score``, ``decision`` (``PASS`` | ``REJECT``; REJECT when
@@ -26,6 +28,7 @@ import binascii
 import io
 import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ log = logging.getLogger(__name__)
 
 PASS, REJECT = "PASS", "REJECT"
 INPUT_COLUMNS = ("image_path", "image")
+IMAGE_ROOT_ENV = "SEALAUDIT_IMAGE_ROOT"
 OUTPUT_COLUMNS = ("score", "decision", "threshold_id", "threshold")
 BATCH = 16
 
@@ -96,6 +100,29 @@ def _gray(array: np.ndarray) -> np.ndarray:
     return np.clip(array.astype(np.float32), 0.0, 1.0)
 
 
+def allowed_image_file(path: str, row: int) -> Path:
+    """``path`` resolved under ``$SEALAUDIT_IMAGE_ROOT`` (a relative path starts there).
+
+    Raises:
+        ImageInputError: the variable is unset, or the file is missing or outside the root;
+            the same words for both, so the answer does not tell which files exist.
+    """
+    root = os.environ.get(IMAGE_ROOT_ENV, "")
+    if not root:
+        raise ImageInputError(
+            f"row {row}: 'image_path' is not read by this server; send the PNG bytes in "
+            f"'image', or set {IMAGE_ROOT_ENV} to a folder of images where the model runs"
+        )
+    base = Path(root).resolve()
+    resolved = (base / path).resolve()
+    if not (resolved.is_relative_to(base) and resolved.is_file()):
+        raise ImageInputError(
+            f"row {row}: 'image_path' is not a file under {IMAGE_ROOT_ENV}; send the PNG "
+            "bytes in 'image' or a path inside that folder"
+        )
+    return resolved
+
+
 def read_images(frame: pd.DataFrame) -> list[np.ndarray]:
     """The images of a request, each float32 (H, W) in [0, 1]."""
     from pipeline.data.images import load_gray
@@ -105,7 +132,7 @@ def read_images(frame: pd.DataFrame) -> list[np.ndarray]:
         path, data = record.get("image_path"), record.get("image")
         if isinstance(path, str) and path:
             try:
-                images.append(load_gray(Path(path)))
+                images.append(load_gray(allowed_image_file(path, row)))
             except ValueError as error:  # DatasetError names the file and the fix
                 raise ImageInputError(f"row {row}: {error}") from error
         elif data is not None and not (isinstance(data, float) and np.isnan(data)):

@@ -83,7 +83,7 @@ def read_dossier(sidecar: Path) -> tuple[DossierRecord, list[Path], dict[str, st
         raise SealauditError(
             f"{sidecar}: dossier sidecar lacks {error}; re-render it with `sealaudit dossier`"
         ) from error
-    pdf = Path(sidecar).parent / named[3]
+    pdf = _dossier_pdf(Path(sidecar), named[3])
     hashes = {"dossier.json": sha256_file(sidecar)}
     files = [Path(sidecar)]
     verified = False
@@ -93,6 +93,19 @@ def read_dossier(sidecar: Path) -> tuple[DossierRecord, list[Path], dict[str, st
         files.append(pdf)
     record = DossierRecord(named[0], named[1], named[2], pdf_verified=verified)
     return record, files, hashes
+
+
+def _dossier_pdf(sidecar: Path, name: str) -> Path:
+    """The PDF a sidecar names, refused unless it lies in the sidecar's own folder."""
+    folder = sidecar.parent.resolve()
+    pdf = (folder / name).resolve()
+    if name and not pdf.is_relative_to(folder):
+        raise SealauditError(
+            f"{sidecar}: 'pdf' {name!r} leads outside the dossier folder {folder}; a dossier "
+            "is judged and uploaded only from its own folder: re-render it with "
+            "`sealaudit dossier`"
+        )
+    return pdf
 
 
 def recorded_evidence(

@@ -185,8 +185,8 @@ def test_register_promote_and_load_by_alias_on_a_server(world: World, server: st
     assert cli(["promote", MODEL, str(record["inline"]["version"]), *sign]) == 0
     assert current_champion(client, MODEL, "shadow") == str(record["inline"]["version"])
     model = mlflow.pyfunc.load_model(f"models:/{MODEL}@shadow")
-    paths = pd.DataFrame({"image_path": [str(p) for p in world.images]})
-    scores = model.predict(paths)["score"]
+    sent = pd.DataFrame({"image": [p.read_bytes() for p in world.images]})
+    scores = model.predict(sent)["score"]
     np.testing.assert_allclose(scores, world.scores["inline"], rtol=1e-5, atol=1e-6)
 
 

@@ -26,7 +26,7 @@ from pipeline.register import run as register_stage
 from pipeline.registry.audit import read_entries
 from pipeline.registry.lineage import sha256_json
 from pipeline.registry.promotion import PromotionError, Signature, current_champion, rollback
-from pipeline.registry.pyfunc import images_frame
+from pipeline.registry.pyfunc import IMAGE_ROOT_ENV, images_frame
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV, connect
 from tests.integration.registry_world import (
     PROVENANCE,
@@ -232,6 +232,23 @@ def test_version_without_its_dossier_is_refused(capsys: pytest.CaptureFixture[st
     assert "AC-DOC-1" in out and "no dossier found" in out
 
 
+def test_a_sidecar_naming_a_pdf_outside_the_dossier_folder_is_refused(
+    registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    record = registry.records[3]["inline"]
+    outside = write_dossier(registry.world.root / "elsewhere", record)
+    sidecar = registry.dossiers / outside.with_suffix(".json").name
+    content = json.loads(outside.with_suffix(".json").read_text(encoding="utf-8"))
+    sidecar.write_text(json.dumps({**content, "pdf": f"../../elsewhere/{outside.name}"}))
+    try:
+        assert cli(["promote", INLINE, "3", *SIGN]) == 2
+        assert "leads outside the dossier folder" in capsys.readouterr().err
+        assert registry.client.list_artifacts(record["run_id"], "dossier") == []
+        assert current_champion(registry.client, INLINE, "champion") != "3"
+    finally:
+        sidecar.unlink()
+
+
 def test_promotion_rollback_and_audit_verify(
     registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -298,10 +315,13 @@ def test_audit_verify_fails_on_a_tampered_copy(
     assert cli(["audit", "verify", "--log", str(tmp_path / "intact.jsonl")]) == 0
 
 
-def test_champion_gives_the_scores_of_the_evidence(registry: Registry) -> None:
+def test_champion_gives_the_scores_of_the_evidence(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
 
     world = registry.world
+    monkeypatch.setenv(IMAGE_ROOT_ENV, str(world.root))
     if current_champion(registry.client, MONITORING, "champion") is None:
         assert cli(["promote", MONITORING, "1", *SIGN]) == 0
     paths = pd.DataFrame({"image_path": [str(p) for p in world.images]})

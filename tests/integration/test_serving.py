@@ -24,6 +24,7 @@ import pytest
 
 from pipeline.cli import main as cli
 from pipeline.register import run as register_stage
+from pipeline.registry.pyfunc import IMAGE_ROOT_ENV
 from pipeline.registry.tracking import AUDIT_LOG_ENV, TRACKING_ENV
 from tests.integration.processes import free_port, stop_process_group
 from tests.integration.registry_world import (
@@ -90,6 +91,7 @@ def server(world: World) -> Iterator[str]:
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         TRACKING_ENV: f"sqlite:///{world.root / 'mlflow.db'}",
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        IMAGE_ROOT_ENV: str(world.images[-1].parent),
     }
     command = [
         str(Path(bin_dir) / "mlflow"), "models", "serve",
@@ -140,6 +142,13 @@ def test_server_accepts_paths_and_rejects_garbage(world: World, server: str) -> 
     assert status == 200, answer
     assert answer["predictions"][0]["score"] == pytest.approx(world.scores["inline"][-1], 1e-5)
     assert answer["predictions"][0]["heatmap"]  # base64 PNG
+    refused = []
+    for probe in (world.root / "mlflow.db", world.root / "absent.png", "../mlflow.db"):
+        status, answer = _post(
+            f"{server}/invocations", {"dataframe_records": [{"image_path": str(probe)}]}
+        )
+        refused.append((status, answer.get("message")))
+    assert len(set(refused)) == 1 and refused[0][0] == 400  # outside or missing: same answer
     bad = base64.b64encode(b"not a png").decode()
     status, _ = _post(
         f"{server}/invocations", {"dataframe_split": {"columns": ["image"], "data": [[bad]]}}

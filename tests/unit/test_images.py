@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from pipeline.data.images import load_gray
-from pipeline.data.manifest import DatasetError
+from pipeline.data.images import load_gray, load_row_image, load_row_mask
+from pipeline.data.manifest import DatasetError, read_manifest
+from tests.worlds import write_tiny_dataset
 
 
 def test_truncated_png_is_an_error_even_when_pillow_tolerates_truncation(tmp_path: Path) -> None:
@@ -43,3 +45,22 @@ def test_a_missing_image_gets_a_hint_that_fits_where_it_is(tmp_path: Path) -> No
     tracked = tmp_path / "data" / "images" / "frame.png"
     with pytest.raises(DatasetError, match=r"restore it \(`dvc checkout data.dvc`\)"):
         load_gray(tracked)
+
+
+@pytest.mark.parametrize("escape", ["../secret.png", "absolute", "symlink"])
+def test_a_manifest_path_leading_outside_the_dataset_is_refused_naming_the_row(
+    tmp_path: Path, escape: str
+) -> None:
+    data = write_tiny_dataset(tmp_path / "data", n_normal_events=1, n_defect_events=0, views=1)
+    row = read_manifest(data)[0]
+    secret = tmp_path / "secret.png"
+    Image.fromarray(np.zeros((32, 128), dtype=np.uint8)).save(secret)
+    named = {"../secret.png": "../secret.png", "absolute": str(secret)}.get(escape, "")
+    if escape == "symlink":
+        (data / "images" / "link.png").symlink_to(secret)
+        named = "images/link.png"
+    with pytest.raises(DatasetError, match=rf"image_id {row.image_id}, image_path.*outside"):
+        load_row_image(data, replace(row, image_path=named))
+    with pytest.raises(DatasetError, match="mask_path.*outside the dataset folder"):
+        load_row_mask(data, replace(row, mask_path=named))
+    assert load_row_image(data, row).shape == (row.height, row.width)  # inside: still read

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -23,7 +24,7 @@ from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.roi import Roi
 from pipeline.models.thresholds import Threshold
 from pipeline.registry.packaging import model_signature
-from pipeline.registry.pyfunc import InlineModel
+from pipeline.registry.pyfunc import IMAGE_ROOT_ENV, ImageInputError, InlineModel, read_images
 from pipeline.registry.tracking import TRACKING_ENV
 
 WORK_H, WORK_W = 32, 128
@@ -203,3 +204,29 @@ def test_a_missing_image_is_reported_with_a_hint_that_can_work(
     assert cli(["inspect", str(missing), "--model", str(world / "model")]) == 2
     err = capsys.readouterr().err
     assert "image file not found; check the path" in err and "dvc checkout" not in err
+
+
+def test_the_model_reads_paths_only_under_its_image_root_and_never_says_which_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    images = tmp_path / "images"
+    images.mkdir()
+    inside, secret = images / "a.png", tmp_path / "secret.png"
+    for path in (inside, secret):
+        Image.fromarray(np.zeros((32, 128), dtype=np.uint8)).save(path)
+
+    def frame(path: Path | str) -> pd.DataFrame:
+        return pd.DataFrame({"image_path": [str(path)]})
+
+    monkeypatch.delenv(IMAGE_ROOT_ENV, raising=False)
+    with pytest.raises(ImageInputError, match=f"send the PNG bytes in 'image'.*{IMAGE_ROOT_ENV}"):
+        read_images(frame(inside))
+    assert read_images(pd.DataFrame({"image": [inside.read_bytes()]}))[0].shape == (32, 128)
+    monkeypatch.setenv(IMAGE_ROOT_ENV, str(images))
+    assert read_images(frame(inside))[0].shape == read_images(frame("a.png"))[0].shape
+    messages = set()
+    for probe in (secret, "../secret.png", images / "missing.png", tmp_path / "none.png"):
+        with pytest.raises(ImageInputError) as error:
+            read_images(frame(probe))
+        messages.add(str(error.value))
+    assert len(messages) == 1 and "secret" not in messages.pop()  # existence is not revealed
