@@ -13,7 +13,8 @@ neither fitted nor tested anything:
    calibrated on the normal train images) and, for the score-level choices, with 4-MS-SSIM
    under max and mean pooling. The test split of ``--data`` is never read.
 4. Per choice: AUROC per candidate (mean over training seeds, event-level bootstrap 95 %
-   interval), and the chosen value by ``pipeline.evaluation.selection.choose``.
+   interval), the paired bootstrap interval of each candidate's AUROC minus the fallback's
+   (same resamples), and the chosen value by ``pipeline.evaluation.selection.choose``.
 
 Resumable: each (variant, seed) run's reference scores are cached under ``--cache``, keyed
 by a hash of everything that shapes them; a rerun trains only what is missing.
@@ -47,7 +48,13 @@ from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
 from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import ReconstructionScorer, load_split
-from pipeline.evaluation.selection import Candidate, choose, seed_mean_auroc
+from pipeline.evaluation.selection import (
+    RULE,
+    Candidate,
+    choose,
+    paired_difference,
+    seed_mean_auroc,
+)
 from pipeline.models.autoencoder import build_model
 from pipeline.models.checkpoint import CheckpointMeta
 from pipeline.models.trainer import train_autoencoder
@@ -58,6 +65,15 @@ log = logging.getLogger("selection_study")
 
 INLINE = "inline"  # evaluate.score with evaluate's options: the score the inline mode decides by
 SSIM_MAX, SSIM_MEAN = "four_ms_ssim/max", "four_ms_ssim/mean"
+RULE_BEFORE = (
+    "highest reference-set AUROC; a tie or a 95 % interval overlapping the fallback's keeps "
+    "the fallback (unpaired intervals: a conservative approximation of the rule)"
+)
+INTERVAL = (
+    "percentile bootstrap over capture events, stratified by class, seed mean; ci: each "
+    "candidate's AUROC alone (unpaired); paired_difference_to_fallback.ci: candidate minus "
+    "fallback, both AUROCs on the same resamples"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,29 +189,52 @@ def per_type_auroc(rows: list[np.ndarray], labels: np.ndarray, types: np.ndarray
 
 
 def summarise(choice: Choice, runs: dict, args: argparse.Namespace, ctx: dict) -> dict:
-    """One choice's candidates (AUROC with interval per candidate) and the chosen value."""
-    ref, rows, found = ctx["reference"], [], []
+    """One choice's candidates (AUROC, unpaired interval, paired difference to the fallback)
+    and the chosen value."""
+    ref, rows = ctx["reference"], []
     for value in choice.candidates:
         override = (choice.key.removeprefix("train."), value) if choice.trained else None
         if choice.trained and value == ctx["current"][choice.name]:
             override = None  # the candidate params.yaml holds: the base model
         score = INLINE if choice.trained else SCORED_WITH[choice.name][value]
         per_seed = [runs[(override, seed)] for seed in args.seeds]
-        stats = seed_mean_auroc(
-            [r[score] for r in per_seed], ref["labels"], ref["events"], args.n_boot, args.seeds[0]
-        )
-        seconds = [float(r["seconds"]) for r in per_seed]
-        by_type = per_type_auroc([r[score] for r in per_seed], ref["labels"], ref["types"])
-        rows.append({"value": value, "score": score, **stats, "seeds": list(args.seeds),
-                     "per_type_auroc": by_type,
-                     "per_seed_spread": max(stats["per_seed"]) - min(stats["per_seed"]),
-                     "train_seconds": seconds if choice.trained else None,
+        rows.append({"value": value, "score": score,
+                     "scores": np.stack([r[score] for r in per_seed]),
+                     "train_seconds": [float(r["seconds"]) for r in per_seed]
+                     if choice.trained else None,
                      "best_epochs": [int(r["best_epoch"]) for r in per_seed]})  # fmt: skip
-        found.append(Candidate(value, stats["auroc"], tuple(stats["ci"])))
+    return decide(choice, rows, ctx["current"][choice.name], args, ref)
+
+
+def decide(choice: Choice, rows: list[dict], current: Any, args: Any, ref: dict) -> dict:
+    """Statistics of each candidate row (``rows[i]["scores"]``: (seeds, images)) and the
+    value ``choose`` picks; the ``scores`` arrays are dropped from the result."""
+    fallback = next(r["scores"] for r in rows if r["value"] == choice.fallback)
+    labels, events, boot = ref["labels"], ref["events"], (args.n_boot, args.seeds[0])
+    found, out = [], []
+    for row in rows:
+        scores = row.pop("scores")
+        stats = seed_mean_auroc(scores, labels, events, *boot)
+        paired = None
+        if row["value"] != choice.fallback:
+            paired = paired_difference(scores, fallback, labels, events, *boot)
+        spread = max(stats["per_seed"]) - min(stats["per_seed"])
+        by_type = per_type_auroc(list(scores), labels, ref["types"])
+        out.append(
+            {
+                **row,
+                **stats,
+                "seeds": list(args.seeds),
+                "per_type_auroc": by_type,
+                "per_seed_spread": spread,
+                "paired_difference_to_fallback": paired,
+            }
+        )
+        diff_ci = None if paired is None else tuple(paired["ci"])
+        found.append(Candidate(row["value"], stats["auroc"], tuple(stats["ci"]), diff_ci))
     chosen, reason = choose(found, choice.fallback)
-    current = ctx["current"][choice.name]
     return {"key": choice.key, "params_yaml": current, "fallback": choice.fallback,
-            "fallback_is": choice.why_fallback, "candidates": rows, "chosen": chosen,
+            "fallback_is": choice.why_fallback, "candidates": out, "chosen": chosen,
             "reason": reason, "agrees_with_params_yaml": chosen == current}  # fmt: skip
 
 
@@ -256,9 +295,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "description": "design choices re-selected on an independent synthetic reference set "
         "(synth settings, another seed); models trained on the normal train images of --data, "
         "early stopping on its normal val images; the test split is never read",
-        "rule": "highest reference-set AUROC (mean over training seeds); a tie or a 95 % "
-        "interval overlapping the fallback's keeps the fallback (the paper's or simpler value)",
-        "interval": "percentile bootstrap over capture events, stratified by class, seed mean",
+        "rule": RULE,
+        "rule_before": RULE_BEFORE,
+        "interval": INTERVAL,
         "reference": {"synth_seed": args.reference_seed, "normal_events": args.normal_events,
                       "defect_events": args.defects, "images": int(ref["labels"].size),
                       "defective_images": int(ref["labels"].sum()), "images_per_type": per_type},

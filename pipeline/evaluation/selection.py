@@ -8,9 +8,14 @@ rule that picks a value is tested apart from the slow part.
   resamples *capture events* within each class (the twin views of a pouch are not independent
   draws, so resampling images would make the interval too narrow); every seed's scores are
   resampled with the same events, so the interval is that of the seed mean.
-- ``choose``: the highest AUROC wins only when it is not the fallback's tie and its interval
-  does not overlap the fallback's; otherwise the fallback (the paper's or the simpler value)
-  is kept. A departure from the paper has to earn its place on data it was not fitted on.
+- ``paired_difference``: the seed-mean AUROC difference (candidate - fallback) with the same
+  event-level bootstrap, both AUROCs computed on the *same* resample. Every candidate scores
+  the same reference images, so the pairing removes the between-resample variance the two
+  AUROCs share; two unpaired intervals that overlap can still have a difference clear of 0.
+- ``choose``: a candidate replaces the fallback (the paper's or the simpler value) only when
+  the paired 95 % interval of its difference to the fallback lies above 0; among several
+  such candidates the highest AUROC wins. A departure from the paper has to earn its place on
+  data it was not fitted on.
 """
 
 from __future__ import annotations
@@ -30,12 +35,15 @@ class Candidate:
     Attributes:
         value: the candidate value (as it would stand in params.yaml).
         auroc: AUROC (mean over training seeds).
-        ci: [low, high] bootstrap interval of ``auroc``.
+        ci: [low, high] bootstrap interval of ``auroc`` (unpaired; reported, not decisive).
+        diff_ci: [low, high] paired bootstrap interval of ``auroc`` minus the fallback's;
+            ``None`` for the fallback itself.
     """
 
     value: Any
     auroc: float
     ci: tuple[float, float]
+    diff_ci: tuple[float, float] | None = None
 
 
 def _event_index(events: np.ndarray, labels: np.ndarray) -> list[list[np.ndarray]]:
@@ -46,6 +54,41 @@ def _event_index(events: np.ndarray, labels: np.ndarray) -> list[list[np.ndarray
         names = np.unique(events[in_class])
         groups.append([np.flatnonzero(in_class & (events == name)) for name in names])
     return groups
+
+
+def _checked(
+    scores: ArrayLike, labels: ArrayLike, events: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, list[list[np.ndarray]]]:
+    """(S, N) scores, (N,) labels and the event groups, or ValueError naming the problem."""
+    s = np.atleast_2d(np.asarray(scores, dtype=float))
+    y, e = np.asarray(labels).astype(int), np.asarray(events).astype(str)
+    if s.shape[1] != y.size or e.size != y.size:
+        raise ValueError(f"scores {s.shape}, labels {y.shape}, events {e.shape} disagree")
+    if set(np.unique(y)) != {0, 1}:
+        raise ValueError("AUROC needs both normal (0) and defective (1) images")
+    mixed = set(e[y == 0]) & set(e[y == 1])
+    if mixed:
+        raise ValueError(f"capture event {sorted(mixed)[0]} has both labels")
+    return s, y, _event_index(e, y)
+
+
+def _boot_means(
+    sets: list[np.ndarray], y: np.ndarray, groups: list[list[np.ndarray]], n_boot: int, seed: int
+) -> np.ndarray:
+    """(n_boot, len(sets)) seed-mean AUROC of each (S, N) score set on shared event resamples."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, len(sets)))
+    for b in range(n_boot):
+        picked = [rng.integers(0, len(group), len(group)) for group in groups]
+        index = np.concatenate([groups[c][i] for c in (0, 1) for i in picked[c]])
+        out[b] = [np.mean([roc_auc_score(y[index], row[index]) for row in s]) for s in sets]
+    return out
+
+
+def _interval(samples: np.ndarray, confidence: float) -> list[float]:
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return [float(low), float(high)]
 
 
 def seed_mean_auroc(
@@ -72,56 +115,87 @@ def seed_mean_auroc(
     Raises:
         ValueError: shapes disagree, a class is missing, or an event mixes labels.
     """
-    s = np.atleast_2d(np.asarray(scores, dtype=float))
-    y, e = np.asarray(labels).astype(int), np.asarray(events).astype(str)
-    if s.shape[1] != y.size or e.size != y.size:
-        raise ValueError(f"scores {s.shape}, labels {y.shape}, events {e.shape} disagree")
-    if set(np.unique(y)) != {0, 1}:
-        raise ValueError("AUROC needs both normal (0) and defective (1) images")
-    mixed = set(e[y == 0]) & set(e[y == 1])
-    if mixed:
-        raise ValueError(f"capture event {sorted(mixed)[0]} has both labels")
-    groups = _event_index(e, y)
-    rng = np.random.default_rng(seed)
-    samples = np.empty(n_boot)
-    for b in range(n_boot):
-        picked = [rng.integers(0, len(group), len(group)) for group in groups]
-        index = np.concatenate([groups[c][i] for c in (0, 1) for i in picked[c]])
-        samples[b] = np.mean([roc_auc_score(y[index], row[index]) for row in s])
+    s, y, groups = _checked(scores, labels, events)
+    samples = _boot_means([s], y, groups, n_boot, seed)[:, 0]
     per_seed = [float(roc_auc_score(y, row)) for row in s]
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.percentile(samples, [tail, 100 - tail])
     return {
         "auroc": float(np.mean(per_seed)),
-        "ci": [float(low), float(high)],
+        "ci": _interval(samples, confidence),
         "per_seed": per_seed,
         "n_images": int(y.size),
         "n_events": int(sum(len(group) for group in groups)),
     }
 
 
-def choose(candidates: list[Candidate], fallback: Any) -> tuple[Any, str]:
-    """The chosen value and why, by "highest AUROC; a tie or an interval overlapping the
-    fallback's keeps the fallback".
+def paired_difference(
+    candidate: ArrayLike,
+    fallback: ArrayLike,
+    labels: ArrayLike,
+    events: ArrayLike,
+    n_boot: int,
+    seed: int,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Seed-mean AUROC of ``candidate`` minus that of ``fallback``, paired bootstrap interval.
+
+    Both (S, N) score sets are of the same N images; each resample of capture events (the
+    resampling of ``seed_mean_auroc``, same ``seed`` -> same resamples) scores both.
+
+    Returns:
+        ``{"difference", "ci", "per_seed"}`` (per_seed: per training-seed differences).
 
     Raises:
-        ValueError: no candidate, or the fallback is not among them.
+        ValueError: as ``seed_mean_auroc``, or the two score sets differ in shape.
+    """
+    c, y, groups = _checked(candidate, labels, events)
+    f = _checked(fallback, labels, events)[0]
+    if c.shape != f.shape:
+        raise ValueError(f"candidate scores {c.shape} and fallback scores {f.shape} disagree")
+    samples = _boot_means([c, f], y, groups, n_boot, seed)
+    per_seed = [float(roc_auc_score(y, a) - roc_auc_score(y, b)) for a, b in zip(c, f, strict=True)]
+    return {
+        "difference": float(np.mean(per_seed)),
+        "ci": _interval(samples[:, 0] - samples[:, 1], confidence),
+        "per_seed": per_seed,
+    }
+
+
+RULE = (
+    "a candidate replaces the fallback (the paper's or the simpler value) only if the paired "
+    "95 % event-level bootstrap interval of its seed-mean AUROC minus the fallback's lies "
+    "above 0; among several such candidates the highest AUROC wins; otherwise the fallback "
+    "is kept"
+)
+
+
+def choose(candidates: list[Candidate], fallback: Any) -> tuple[Any, str]:
+    """The chosen value and why, by ``RULE``.
+
+    Raises:
+        ValueError: no candidate, the fallback is not among them, or a non-fallback candidate
+            has no paired interval.
     """
     if not candidates:
         raise ValueError("no candidate to choose from")
-    by_value = {repr(c.value): c for c in candidates}
-    if repr(fallback) not in by_value:
+    if repr(fallback) not in {repr(c.value) for c in candidates}:
         raise ValueError(f"fallback {fallback!r} is not a candidate")
-    keep = by_value[repr(fallback)]
-    best = max(candidates, key=lambda c: c.auroc)
-    if best.value == fallback or best.auroc <= keep.auroc:
-        return fallback, f"fallback {fallback!r} has the highest AUROC"
-    if best.ci[0] <= keep.ci[1]:
-        return fallback, (
-            f"{best.value!r} is highest ({best.auroc:.3f}) but its interval overlaps the "
-            f"fallback {fallback!r}'s ({keep.auroc:.3f}): the fallback is kept"
+    others = [c for c in candidates if repr(c.value) != repr(fallback)]
+    missing = [c.value for c in others if c.diff_ci is None]
+    if missing:
+        raise ValueError(f"candidate {missing[0]!r} has no paired interval to the fallback")
+    above = [c for c in others if c.diff_ci[0] > 0]  # type: ignore[index]
+    if above:
+        best = max(above, key=lambda c: c.auroc)
+        low, high = best.diff_ci  # type: ignore[misc]
+        return best.value, (
+            f"{best.value!r} ({best.auroc:.3f}) beats the fallback {fallback!r}: paired "
+            f"difference interval [{low:+.4f}, {high:+.4f}] lies above 0"
         )
-    return best.value, (
-        f"{best.value!r} ({best.auroc:.3f}) beats the fallback {fallback!r} "
-        f"({keep.auroc:.3f}) with disjoint intervals"
+    if not others:
+        return fallback, f"fallback {fallback!r} is the only candidate"
+    best = max(others, key=lambda c: c.diff_ci[0])  # type: ignore[index]
+    low, high = best.diff_ci  # type: ignore[misc]
+    return fallback, (
+        f"no paired difference interval lies above 0 (best: {best.value!r}, "
+        f"[{low:+.4f}, {high:+.4f}]): the fallback {fallback!r} is kept"
     )
