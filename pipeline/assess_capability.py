@@ -113,15 +113,11 @@ def _decision(row: ManifestRow, rejected: bool) -> ImageDecision:
         label=row.label,
         defect_type=row.defect_type,
         defect_form=row.defect_form,
-        defect_size=_float(row.defect_size),
+        defect_size=row.defect_size,
         defect_size_unit=row.defect_size_unit,
-        defect_contrast=_float(row.defect_contrast),
+        defect_contrast=row.defect_contrast,
         rejected=bool(rejected),
     )
-
-
-def _float(value: Any) -> float:
-    return float("nan") if value in (None, "") else float(value)
 
 
 def write_events(events: Sequence[EventOutcome], path: Path) -> None:

@@ -137,11 +137,9 @@ def test_imported_data_is_measured_on_its_test_split(
     assert _run(world, tmp_path / "out", test_set="auto") == 0
     doc = json.loads((tmp_path / "out" / "capability.json").read_text())
     assert doc["dataset"]["kind"] == "test_split" and doc["dataset"]["path"] == str(world["data"])
-    test_events = {r.capture_event for r in read_manifest(world["data"]) if _in_test(world, r)}
+    splits = read_splits(world["root"] / "splits.csv")
+    rows = read_manifest(world["data"])
+    test_events = {r.capture_event for r in rows if splits[r.image_id] == "test"}
     assert doc["dataset"]["n_events"] == len(test_events)
     inline = doc["modes"]["inline"]
     assert all(row["method"] == "not_demonstrated" for row in inline["requirements"])
-
-
-def _in_test(world: dict[str, Path], row: object) -> bool:
-    return read_splits(world["root"] / "splits.csv")[row.image_id] == "test"  # type: ignore[attr-defined]
