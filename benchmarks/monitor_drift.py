@@ -15,7 +15,7 @@ a false alarm, not a detection), and the lots that alarmed before the drift bega
 the share of lots that raise an alarm (95 % Clopper-Pearson interval), overall and per source,
 and the lots until the first false alarm.
 
-    python benchmarks/monitor_drift.py --reference artifacts/calibrate/monitor.pkl \\
+    python benchmarks/monitor_drift.py --reference artifacts/calibrate/monitor.npz \\
         --workdir /tmp/sealaudit-drift --out benchmarks/out/monitor_drift.json
 """
 
@@ -168,7 +168,7 @@ def in_control(lots: list[dict[str, Any]]) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", default="artifacts/calibrate/monitor.pkl")
+    parser.add_argument("--reference", default="artifacts/calibrate/monitor.npz")
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--workdir", type=Path, default=None, help="lot folders (reused)")

@@ -6,7 +6,7 @@ calibration on the normal ``train`` images, scores the ``val`` split with each m
 (calibrated) scorer and fits every threshold rule of ``calibrate.thresholds`` on it; the one
 fitted by ``operating_rule`` is the mode's operating threshold. Writes into ``--out``:
 ``calibration.json`` (what each operating detector is and which threshold it decides with),
-``thresholds.json`` (every fitted threshold per mode) and, with ``--monitor``, ``monitor.pkl``:
+``thresholds.json`` (every fitted threshold per mode) and, with ``--monitor``, ``monitor.npz``:
 fit_monitor's monitor with the operating threshold inside, the one file ``sealaudit monitor``
 and the registered monitoring model decide with.
 """

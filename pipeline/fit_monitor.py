@@ -5,7 +5,7 @@ grid (and the chosen layer) it extracts encoder features of the normal ``train``
 all ``val`` images, scores every grid configuration on ``val``, and fits the chosen
 configuration. The ``val`` normal scores become the reference distribution of the control
 charts. No decision threshold is fitted here: the ``calibrate`` stage fits it and writes the
-monitor that decides (``artifacts/calibrate/monitor.pkl``). Writes ``monitor.pkl``
+monitor that decides (``artifacts/calibrate/monitor.npz``). Writes ``monitor.npz``
 (``FittedMonitor`` without a threshold), ``monitor_summary.json`` and
 ``contribution_examples.png``.
 """
@@ -296,7 +296,7 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     context = (data_dir, params.n_examples)
     shown = write_examples(monitor, images, features, scores, context, out_dir / EXAMPLES_PNG)
-    monitor_sha = save_monitor(monitor, out_dir / "monitor.pkl")
+    monitor_sha = save_monitor(monitor, out_dir / "monitor.npz")
     facts = {
         "n_train": len(images.train),
         "n_val_normal": int(np.sum(images.val_labels == 0)),

@@ -40,7 +40,7 @@ def fit_world_monitor(
     n_val: int = 200,
     chart: ChartParams | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``model.pt`` and ``monitor.pkl`` under ``root``; return their paths."""
+    """Write ``model.pt`` and ``monitor.npz`` under ``root``; return their paths."""
     config = AutoencoderConfig(
         HEIGHT, WIDTH, widths=(8, 16, 32), latent_dim=8, dropout=0.0, skip_levels=(2,)
     )
@@ -74,6 +74,6 @@ def fit_world_monitor(
     )
     # the calibrate stage's step: the operating threshold (here mean + 2 sd of val normals)
     rule = fit_unsupervised(monitor.reference.sorted_scores, 2.0, score_name=SCORE_NAME)
-    path = root / "monitor.pkl"
+    path = root / "monitor.npz"
     save_monitor(monitor.with_thresholds([rule]), path)
     return path, checkpoint

@@ -2,6 +2,8 @@
 
 The model is a packaged MLflow model (``models:/sealaudit-inline@champion``, ``runs:/...`` or a
 model folder), so the threshold, ROI and preprocessing are exactly those that were validated.
+MLflow restores a packaged model with CloudPickle, which runs code from the model folder: a
+local folder is loaded only with ``--trust-local-model`` (registered versions need no flag).
 An unreadable image is reported on its own line and the batch goes on; the exit code is 2 when
 any image could not be inspected.
 
@@ -34,6 +36,12 @@ HEATMAPS_HELP = (
     "image's noise lies), opacity 0.7 x ((heat - T/2) / (T/2))^2 between, full red at T and "
     "above, so a passing image shows at most a pale tint and red means 'over the threshold'"
 )
+TRUSTED_SCHEMES = ("models:/", "runs:/")  # this project's own registry and tracking store
+TRUST_HELP = (
+    "load --model from a local folder or another URI: MLflow restores a packaged model with "
+    "CloudPickle, which runs code stored in the folder, so only pass this for a folder you "
+    "built yourself (registered versions, models:/ and runs:/, need no flag)"
+)
 OVERLAY_RED = (1.0, 0.0, 0.0)
 OVERLAY_OPACITY = 0.7  # the strongest anomaly still lets the seal texture show through
 # Heat below this fraction of the threshold gets no tint: measured on the embedded dataset's
@@ -55,6 +63,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--model", default=DEFAULT_MODEL, help=f"MLflow model URI ({DEFAULT_MODEL})"
     )
     parser.add_argument("--heatmaps", type=Path, default=None, metavar="DIR", help=HEATMAPS_HELP)
+    parser.add_argument("--trust-local-model", action="store_true", help=TRUST_HELP)
     parser.set_defaults(handler=_inspect)
 
 
@@ -82,9 +91,27 @@ def _load(uri: str) -> Any:
         ) from error
 
 
+def require_trusted(uri: str, trusted: bool) -> None:
+    """Refuse a model outside the registry unless the user vouches for it.
+
+    Raises:
+        SealauditError: ``uri`` is a local folder (or foreign URI) and ``trusted`` is False.
+    """
+    from pipeline.errors import SealauditError
+
+    if trusted or uri.startswith(TRUSTED_SCHEMES):
+        return
+    raise SealauditError(
+        f"--model {uri}: not a registered model; loading a model folder runs the code pickled "
+        "inside it (MLflow CloudPickle), so sealaudit loads only models:/ and runs:/ URIs "
+        "unless you pass --trust-local-model for a folder you built yourself"
+    )
+
+
 def _inspect(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    require_trusted(args.model, args.trust_local_model)
     model = _load(args.model)
     want_heatmap = args.heatmaps is not None
     if args.heatmaps is not None:

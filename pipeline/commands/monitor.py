@@ -1,6 +1,6 @@
 """``sealaudit monitor BATCH_DIR``: drift surveillance of a production batch.
 
-The monitor is a local ``monitor.pkl`` (``--reference``) or the one a registered monitoring
+The monitor is a local ``monitor.npz`` (``--reference``) or the one a registered monitoring
 model packages (``--model models:/sealaudit-monitoring@shadow``, ``@champion`` or ``/VERSION``):
 fetched with its checkpoint into ``REPORT_DIR/model/`` and verified against the sha256 the
 registry recorded at registration (``pipeline.registry.resolve``).
@@ -35,8 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--reference",
-        help="calibrated monitor: path of monitor.pkl with its decision threshold "
-        "(artifacts/calibrate/monitor.pkl; fit_monitor's own file has none)",
+        help="calibrated monitor: path of monitor.npz with its decision threshold "
+        "(artifacts/calibrate/monitor.npz; fit_monitor's own file has none)",
     )
     source.add_argument(
         "--model",
@@ -107,7 +107,7 @@ def _resolve(args: argparse.Namespace) -> Any:
     if args.checkpoint is not None:
         raise SealauditError(
             f"--checkpoint {args.checkpoint}: a registered model packages its own checkpoint; "
-            "drop --checkpoint (it is only for --reference monitor.pkl)"
+            "drop --checkpoint (it is only for --reference monitor.npz)"
         )
     from pipeline.registry.resolve import registered_monitor
 

@@ -1,7 +1,7 @@
 """Parameters of the ``fit_monitor`` stage: the monitoring mode's estimator, its ablation grid
 and the process-control rules ``sealaudit monitor`` applies with the fitted reference.
 
-The chart and alarm settings are stored inside ``monitor.pkl``: a production batch is always
+The chart and alarm settings are stored inside ``monitor.npz``: a production batch is always
 judged by the rules that were validated with the reference it is compared to.
 """
 
@@ -64,7 +64,7 @@ class ChartParams:
     Each lot is tested against the reference scores with Mann-Whitney and Kolmogorov-Smirnov
     at ``lot_alpha``, Bonferroni-corrected over the lots of a batch and the two tests; the
     exceedance alarm is a binomial test of a lot's share above the operating threshold (the
-    ``calibrate`` stage's, stored in ``artifacts/calibrate/monitor.pkl``) at the same level.
+    ``calibrate`` stage's, stored in ``artifacts/calibrate/monitor.npz``) at the same level.
     ``alarm_on`` lists the sources that raise an alarm (all are reported).
     """
 

@@ -3,7 +3,7 @@
 ``operating_detector`` is the single way a stage gets "the inline (or monitoring) scorer and
 its threshold" after ``calibrate``: ``evaluate`` measures it on test and a capability stage
 measures it on a challenge set. Everything it needs is read from ``artifacts/calibrate/``
-(``calibration.json``, ``thresholds.json``, the calibrated ``monitor.pkl``) and the trained
+(``calibration.json``, ``thresholds.json``, the calibrated ``monitor.npz``) and the trained
 checkpoint; no params are re-read, so what is measured is what was calibrated.
 """
 
@@ -20,7 +20,7 @@ from pipeline.models.thresholds import Threshold
 from pipeline.monitoring.fitted import FittedMonitor, check_checkpoint, load_monitor
 
 CHECKPOINT = "model.pt"
-MONITOR = "monitor.pkl"  # fit_monitor's (no threshold) and calibrate's (operating threshold)
+MONITOR = "monitor.npz"  # fit_monitor's (no threshold) and calibrate's (operating threshold)
 
 
 def inline_scorer(

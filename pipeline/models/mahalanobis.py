@@ -44,6 +44,8 @@ PAPER_N_FEATURES_KEPT = 500  # best accuracy/time trade-off in the paper's ablat
 PAPER_RIDGE = 1e-5  # the authors' regulariser of the sample covariance
 
 FloatArray = NDArray[np.float64]
+# the fitted attributes (without the trailing "_") that ``fitted_state`` stores as arrays
+FITTED_ARRAYS = ("kept_indices", "location", "covariance", "precision")
 
 
 class RandomFeatureMahalanobis(OutlierMixin, BaseEstimator):
@@ -205,6 +207,70 @@ class RandomFeatureMahalanobis(OutlierMixin, BaseEstimator):
         maps = np.zeros((terms.shape[0], height * width))
         np.add.at(maps, (np.arange(terms.shape[0])[:, None], location[None, :]), terms)
         return maps.reshape(-1, height, width)
+
+    def fitted_state(self) -> tuple[dict[str, Any], dict[str, FloatArray]]:
+        """Plain values and arrays that rebuild this fitted estimator (``from_fitted_state``).
+
+        Returns:
+            (values, arrays): the constructor parameters plus ``offset_`` and
+            ``n_features_in_`` as JSON-able values; ``kept_indices_``, ``location_``,
+            ``covariance_`` and ``precision_`` as arrays. A data-only form: reading it back
+            runs no code (unlike a pickle).
+        """
+        check_is_fitted(self)
+        seed = self.random_state
+        if not (seed is None or isinstance(seed, numbers.Integral)):
+            raise SealauditError(
+                f"{type(self).__name__}: random_state {seed!r} cannot be stored as data; "
+                "fit with an integer seed"
+            )
+        values = {**self.get_params(), "offset_": float(self.offset_)}
+        values["n_features_in_"] = int(self.n_features_in_)
+        arrays = {name: np.asarray(getattr(self, f"{name}_")) for name in FITTED_ARRAYS}
+        return values, arrays
+
+    @classmethod
+    def from_fitted_state(
+        cls, values: dict[str, Any], arrays: dict[str, FloatArray]
+    ) -> RandomFeatureMahalanobis:
+        """The fitted estimator ``fitted_state`` describes, checked for consistent shapes.
+
+        Raises:
+            SealauditError: a value or array is missing or the shapes disagree.
+        """
+        params = {name: values[name] for name in cls._get_param_names() if name in values}
+        missing = sorted({*cls._get_param_names(), "offset_", "n_features_in_"} - set(values))
+        missing += sorted(set(FITTED_ARRAYS) - set(arrays))
+        if missing:
+            raise SealauditError(f"{cls.__name__}: fitted state lacks {', '.join(missing)}")
+        estimator = cls(**params)
+        estimator._check_params()
+        estimator.offset_ = float(values["offset_"])
+        estimator.n_features_in_ = int(values["n_features_in_"])
+        estimator.kept_indices_ = np.asarray(arrays["kept_indices"], dtype=np.int64)
+        for name in ("location", "covariance", "precision"):
+            setattr(estimator, f"{name}_", np.asarray(arrays[name], dtype=np.float64))
+        estimator._check_state()
+        return estimator
+
+    def _check_state(self) -> None:
+        """Raise when the fitted arrays' shapes disagree with each other or with the input."""
+        k = self.kept_indices_.shape
+        square = (k[0], k[0]) if len(k) == 1 else None
+        consistent = (
+            len(k) == 1
+            and self.location_.shape == k
+            and self.covariance_.shape == square
+            and self.precision_.shape == square
+            and (k[0] == 0 or int(self.kept_indices_.min()) >= 0)
+            and (k[0] == 0 or int(self.kept_indices_.max()) < self.n_features_in_)
+        )
+        if not consistent:
+            raise SealauditError(
+                f"{type(self).__name__}: fitted arrays disagree (kept {k}, location "
+                f"{self.location_.shape}, covariance {self.covariance_.shape}, precision "
+                f"{self.precision_.shape}, {self.n_features_in_} input features); refit"
+            )
 
     def _n_features(self) -> int:
         check_is_fitted(self)

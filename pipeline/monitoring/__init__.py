@@ -11,7 +11,7 @@ Maths (no files, no stages):
 
 Models and I/O:
 
-- ``fitted``: ``FittedMonitor`` (``monitor.pkl``) and the resolution of ``--reference``.
+- ``fitted``: ``FittedMonitor`` (``monitor.npz``) and the resolution of ``--reference``.
 - ``scoring``: monitoring scores and contribution heatmaps of images.
 - ``batch``, ``history``, ``surveillance``, ``figures``: ``sealaudit monitor``.
 

@@ -1,22 +1,22 @@
-"""The fitted monitor (``monitor.pkl``): everything ``sealaudit monitor`` needs to judge a batch.
+"""The fitted monitor (``monitor.npz``): everything ``sealaudit monitor`` needs to judge a batch.
 
 ``FittedMonitor`` bundles the RFD-MD estimator with the encoder layer it reads, the identity
 of the autoencoder checkpoint whose features it was fitted on, the reference distribution of
 ``val`` normal scores, the process-control rules and the decision threshold. ``fit_monitor``
 writes it without a threshold; the ``calibrate`` stage adds the operating one
-(``with_thresholds``) and writes ``artifacts/calibrate/monitor.pkl``, the file that decides. It
+(``with_thresholds``) and writes ``artifacts/calibrate/monitor.npz``, the file that decides. It
 exposes ``mahalanobis(X)`` and ``contribution_map(X, shape)`` itself, so code that expects the
 bare estimator (the registry's packaged model) can use the bundle unchanged.
 
-A reference is named by a local path today; ``resolve_reference`` dispatches on a URI scheme
-(``models:/...``) to resolvers registered with ``register_resolver``, so an MLflow registry
-resolver can be added without touching the callers.
+The file is data, not a pickle (``pipeline.datafile``): JSON for the settings, the reference and
+the thresholds, ``.npy`` arrays for the estimator's fitted state, so reading a monitor someone
+handed over runs no code. ``resolve_reference`` reads a local file; a registered monitor
+(``models:/...``) is resolved by ``pipeline.registry.resolve``, which checks its sha256 first.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from pipeline import __version__
+from pipeline.datafile import DataFileError, read_data_file, write_data_file
 from pipeline.errors import SealauditError
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.thresholds import Threshold
@@ -34,7 +35,7 @@ from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
-MONITOR_FORMAT = "sealaudit-monitor/1"
+MONITOR_FORMAT = "sealaudit-monitor/2"  # /1 was a pickle, refused since
 SCORE_NAME = "rfd_mahalanobis"
 
 
@@ -102,7 +103,7 @@ class FittedMonitor:
         if not self.thresholds:
             raise MonitorError(
                 "this monitor carries no decision threshold (fit_monitor fits the estimator and "
-                "chart reference only): use artifacts/calibrate/monitor.pkl (`dvc repro calibrate`)"
+                "chart reference only): use artifacts/calibrate/monitor.npz (`dvc repro calibrate`)"
             )
         return self.thresholds[0]
 
@@ -136,33 +137,76 @@ class FittedMonitor:
 
 
 def save_monitor(monitor: FittedMonitor, path: Path) -> str:
-    """Pickle the monitor to ``path`` (replaced atomically); returns the file's sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    with partial.open("wb") as handle:
-        pickle.dump(monitor, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    partial.replace(path)
-    return sha256_file(path)
+    """Write the monitor as data (``monitor.npz``, replaced atomically); returns its sha256."""
+    values, arrays = monitor.estimator.fitted_state()
+    meta = {
+        "format": monitor.format,
+        "estimator": values,
+        "layer": monitor.layer,
+        "feature_shape": list(monitor.feature_shape),
+        "checkpoint_path": monitor.checkpoint_path,
+        "checkpoint_sha256": monitor.checkpoint_sha256,
+        "architecture": monitor.architecture,
+        "reference": monitor.reference.to_dict(),
+        "chart": monitor.chart,
+        "thresholds": [threshold.to_dict() for threshold in monitor.thresholds],
+        "reference_exceedance": monitor.reference_exceedance,
+        "alignment": monitor.alignment,
+        "created_by": monitor.created_by,
+        "extra": monitor.extra,
+    }
+    return write_data_file(path, meta, arrays)
 
 
 def load_monitor(path: Path) -> FittedMonitor:
-    """Read a ``monitor.pkl`` written by the fit_monitor stage.
+    """Read a ``monitor.npz`` written by fit_monitor or calibrate; no code runs while reading.
 
     Raises:
-        MonitorError: the file is missing, unreadable or not a sealaudit monitor.
+        MonitorError: the file is missing, unreadable, a pickle, or not a sealaudit monitor.
     """
     path = Path(path)
     if not path.is_file():
         raise MonitorError(f"{path}: monitor file not found; run `dvc repro fit_monitor`")
+    with path.open("rb") as handle:
+        pickled = handle.read(1) == b"\x80"  # a pickle's protocol opcode
+    if pickled:
+        raise MonitorError(
+            f"{path}: a pickled monitor (older sealaudit); pickles run code when read, so they are "
+            "refused: rerun `dvc repro fit_monitor calibrate` and use calibrate's monitor.npz"
+        )
     try:
-        with path.open("rb") as handle:
-            monitor = pickle.load(handle)  # our own stage's artifact, never user uploads
-    except Exception as error:  # pickle raises many types for a damaged file
-        raise MonitorError(f"{path}: unreadable monitor ({error}); refit it") from error
-    if not isinstance(monitor, FittedMonitor) or monitor.format != MONITOR_FORMAT:
-        raise MonitorError(f"{path}: not a {MONITOR_FORMAT} file; refit with fit_monitor")
-    return monitor
+        meta, arrays = read_data_file(path)
+    except DataFileError as error:
+        raise MonitorError(f"{error}; refit it with `dvc repro fit_monitor calibrate`") from error
+    if meta.get("format") != MONITOR_FORMAT:
+        raise MonitorError(
+            f"{path}: format {meta.get('format')!r}, not {MONITOR_FORMAT}; "
+            "refit with `dvc repro fit_monitor calibrate`"
+        )
+    try:
+        return _monitor_from(meta, arrays)
+    except (KeyError, TypeError, ValueError, SealauditError) as error:
+        raise MonitorError(f"{path}: damaged monitor ({error}); refit it") from error
+
+
+def _monitor_from(meta: dict[str, Any], arrays: dict[str, Any]) -> FittedMonitor:
+    estimator = RandomFeatureMahalanobis.from_fitted_state(meta["estimator"], arrays)
+    return FittedMonitor(
+        estimator=estimator,
+        layer=str(meta["layer"]),
+        feature_shape=tuple(int(v) for v in meta["feature_shape"]),  # type: ignore[arg-type]
+        checkpoint_path=str(meta["checkpoint_path"]),
+        checkpoint_sha256=str(meta["checkpoint_sha256"]),
+        architecture=str(meta["architecture"]),
+        reference=ReferenceDistribution.from_dict(meta["reference"]),
+        chart=dict(meta["chart"]),
+        thresholds=tuple(Threshold.from_dict(item) for item in meta["thresholds"]),
+        reference_exceedance=meta["reference_exceedance"],
+        alignment=dict(meta["alignment"]),
+        created_by=str(meta["created_by"]),
+        format=str(meta["format"]),
+        extra=dict(meta["extra"]),
+    )
 
 
 def check_checkpoint(monitor: FittedMonitor, checkpoint: Path) -> None:
@@ -195,7 +239,7 @@ class ResolvedReference:
 
 
 def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
-    """A local ``monitor.pkl``; its checkpoint is ``checkpoint`` or the recorded path.
+    """A local ``monitor.npz``; its checkpoint is ``checkpoint`` or the recorded path.
 
     The version is ``local:<first 12 hex of the monitor file's sha256>``.
     """
@@ -212,7 +256,7 @@ def resolve_local(reference: str, checkpoint: Path | None = None) -> ResolvedRef
 
 
 def resolve_reference(reference: str, checkpoint: Path | None = None) -> ResolvedReference:
-    """A monitor from a local ``monitor.pkl`` path (a ``<scheme>:/...`` URI is refused).
+    """A monitor from a local ``monitor.npz`` path (a ``<scheme>:/...`` URI is refused).
 
     Raises:
         SealauditError: a URI was given, or the reference cannot be loaded.
@@ -221,6 +265,6 @@ def resolve_reference(reference: str, checkpoint: Path | None = None) -> Resolve
     if sep and len(scheme) > 1:  # "C:/..." on Windows is a drive, not a scheme
         raise SealauditError(
             f"--reference {reference}: '{scheme}:/' URIs are not read here; "
-            "pass the path of a monitor.pkl"
+            "pass the path of a monitor.npz"
         )
     return resolve_local(reference, checkpoint)

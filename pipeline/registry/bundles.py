@@ -48,7 +48,7 @@ OPTIONAL_DOCUMENTS = ("capability",)
 GOVERNANCE_SUMMARY = "validate_data/summary.md"
 # fit_monitor's monitor with calibrate's operating threshold inside (the same one the model's
 # threshold.json carries): the one monitor object that decides
-ESTIMATOR = "calibrate/monitor.pkl"
+ESTIMATOR = "calibrate/monitor.npz"
 CHECKPOINT = "model.pt"
 TRAIN_FILES = ("history.json", "training_curve.png")
 UPSTREAM_STAGES = {

@@ -246,13 +246,11 @@ class MonitoringModel(SealModel):
     mode = "monitoring"
 
     def build_scorer(self, artifacts: dict[str, str]) -> Any:
-        """``FeatureDistanceScorer`` on the fitted monitor (pickled by fit_monitor)."""
-        import pickle
-
+        """``FeatureDistanceScorer`` on the calibrated monitor (data only, no pickle)."""
         from pipeline.evaluation.inference import FeatureDistanceScorer
+        from pipeline.monitoring.fitted import load_monitor
 
-        with Path(artifacts["estimator"]).open("rb") as handle:
-            estimator = pickle.load(handle)  # the fit_monitor stage's own artifact
+        estimator = load_monitor(Path(artifacts["estimator"]))
         return FeatureDistanceScorer(
             self.autoencoder,
             self.meta,

@@ -7,7 +7,7 @@ recorded as the version's ``sealaudit.sha256.<name>`` tags (``pipeline.registry.
 file altered in the artifact store after registration is refused before it judges anything.
 
 ``sealaudit monitor --model`` uses ``registered_monitor``: the monitoring model's fitted monitor
-(``calibrate/monitor.pkl``, packaged as ``estimator``) and its autoencoder checkpoint.
+(``calibrate/monitor.npz``, packaged as ``estimator``) and its autoencoder checkpoint.
 """
 
 from __future__ import annotations

@@ -132,7 +132,7 @@ def build_world(root: Path, seed: int = 0) -> World:
 def _write_monitor(
     world: World, estimator: RandomFeatureMahalanobis, shape: tuple[int, ...], seed: int
 ) -> None:
-    """The calibrated monitor (``calibrate/monitor.pkl``) the monitoring model packages: the
+    """The calibrated monitor (``calibrate/monitor.npz``) the monitoring model packages: the
     estimator, the normal images' scores as reference, nominal chart limits and the operating
     threshold inside, as the calibrate stage writes it."""
     checkpoint = world.evidence / "train" / DETECTOR / "model.pt"
@@ -148,7 +148,7 @@ def _write_monitor(
         reference=reference,
         chart=chart_settings(chart, reference, seed),
     )
-    path = world.evidence / "calibrate" / "monitor.pkl"
+    path = world.evidence / "calibrate" / "monitor.npz"
     save_monitor(monitor.with_thresholds([world.thresholds["monitoring"]]), path)
 
 

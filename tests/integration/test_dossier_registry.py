@@ -34,7 +34,7 @@ def _two_model_world(root: Path) -> Path:
     tiny = build_world(root / "tiny").evidence
     shutil.copyfile(tiny / "train/attention_ae/model.pt", evidence / "train/attention_ae/model.pt")
     (evidence / "calibrate").mkdir(exist_ok=True)
-    shutil.copyfile(tiny / "calibrate/monitor.pkl", evidence / "calibrate/monitor.pkl")
+    shutil.copyfile(tiny / "calibrate/monitor.npz", evidence / "calibrate/monitor.npz")
 
     def add_baseline(summary: dict[str, Any]) -> None:
         models = summary["models"]

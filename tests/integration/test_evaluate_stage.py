@@ -177,7 +177,7 @@ def test_same_inputs_same_evaluation_and_the_monitoring_mode_plugs_in(
     assert all(t["fitted_on_split"] == "val" for t in thresholds["monitoring"])
     assert metrics["monitoring"]["auroc"] == monitoring["ranking"]["auroc"]
     # one monitoring threshold: the calibrated monitor decides with the evaluated one
-    calibrated = load_monitor(out / "monitor.pkl")
+    calibrated = load_monitor(out / "monitor.npz")
     assert calibrated.threshold.threshold_id == monitoring["operating_threshold_id"]
     assert calibrated.threshold.rule == "supervised"  # calibrate.thresholds.operating_rule
 

@@ -4,7 +4,6 @@ checkpoint, a real params file, real outputs."""
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from pipeline import fit_monitor
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, rows_in_split, write_splits
+from pipeline.datafile import read_data_file
 from pipeline.models.alignment import Alignment
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import load_autoencoder, save_autoencoder
@@ -98,7 +98,7 @@ def test_summary_follows_the_evidence_contract(world: dict[str, Path]) -> None:
 def test_monitor_scores_reproduce_the_reference_and_fit_no_threshold(
     world: dict[str, Path],
 ) -> None:
-    monitor = load_monitor(world["out"] / "monitor.pkl")
+    monitor = load_monitor(world["out"] / "monitor.npz")
     model, _ = load_autoencoder(world["root"] / "model.pt")
     images, labels = _val(world)
     scores, maps = monitoring_scores(model, monitor, images, batch_size=5)
@@ -110,12 +110,14 @@ def test_monitor_scores_reproduce_the_reference_and_fit_no_threshold(
         monitor.threshold  # noqa: B018 - the calibrate stage adds the operating threshold
     assert maps is not None and maps.shape == (len(images), HEIGHT, WIDTH)
     # the bundle stands in for the bare estimator (what the registry's packaged model calls)
-    raw = pickle.loads((world["out"] / "monitor.pkl").read_bytes())
-    assert hasattr(raw, "mahalanobis") and raw.layer == "enc1"
+    assert hasattr(monitor, "mahalanobis") and monitor.layer == "enc1"
+    # stored as data: JSON and plain arrays, readable with pickles disallowed
+    meta, arrays = read_data_file(world["out"] / "monitor.npz")
+    assert meta["layer"] == "enc1" and arrays["precision"].dtype == np.float64
 
 
 def test_contribution_map_points_at_a_local_defect(world: dict[str, Path]) -> None:
-    monitor = load_monitor(world["out"] / "monitor.pkl")
+    monitor = load_monitor(world["out"] / "monitor.npz")
     model, _ = load_autoencoder(world["root"] / "model.pt")
     images, labels = _val(world)
     clean = images[labels == 0][:1].copy()
@@ -129,7 +131,7 @@ def test_contribution_map_points_at_a_local_defect(world: dict[str, Path]) -> No
 
 
 def test_another_checkpoint_is_refused(world: dict[str, Path], tmp_path: Path) -> None:
-    monitor = load_monitor(world["out"] / "monitor.pkl")
+    monitor = load_monitor(world["out"] / "monitor.npz")
     check_checkpoint(monitor, world["root"] / "model.pt")
     other = tmp_path / "other.pt"
     model, meta = load_autoencoder(world["root"] / "model.pt")
@@ -153,7 +155,7 @@ def test_an_unknown_layer_is_a_one_line_error(
     )
     assert code == 2
     assert "enc7" in capsys.readouterr().err
-    assert not (tmp_path / "out" / "monitor.pkl").exists()
+    assert not (tmp_path / "out" / "monitor.npz").exists()
 
 
 @pytest.mark.parametrize(
@@ -196,7 +198,7 @@ def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
     args = ["--data", str(world["data"]), "--splits", str(world["splits"])]
     args += ["--params", str(world["root"] / "params.yaml"), "--model", str(tmp_path / "model.pt")]
     assert fit_monitor.main([*args, "--out", str(tmp_path / "out")]) == 0
-    monitor = load_monitor(tmp_path / "out" / "monitor.pkl")
+    monitor = load_monitor(tmp_path / "out" / "monitor.npz")
     recorded = Alignment.from_dict(monitor.alignment)
     # the tiny world's band spans rows 10-21 of 32: the reference is its height, not the
     # stretch alignment's, so a narrower band would stay narrower for the monitor

@@ -125,8 +125,8 @@ def test_shadow_then_champion_then_rollback_and_a_verified_trail(
         == lifecycle.world.thresholds["monitoring"].threshold_id
     )
     fetched = root / "monitoring" / "shadow" / "model"
-    packaged = lifecycle.world.evidence / "calibrate" / "monitor.pkl"
-    assert sha256_file(fetched / "estimator.pkl") == sha256_file(packaged)
+    packaged = lifecycle.world.evidence / "calibrate" / "monitor.npz"
+    assert sha256_file(fetched / "estimator.npz") == sha256_file(packaged)
     assert Path(reference["checkpoint"]) == fetched / "checkpoint.pt"
     assert shadow["images"]["scored"] == 10
 
@@ -170,7 +170,7 @@ def test_a_monitor_altered_in_the_artifact_store_is_refused(
     lifecycle: Lifecycle, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = lifecycle.client.get_model_version_download_uri(MONITORING, "1")
-    stored = Path(source.removeprefix("file://")) / "artifacts" / "estimator.pkl"
+    stored = Path(source.removeprefix("file://")) / "artifacts" / "estimator.npz"
     original = stored.read_bytes()
     report_dir = lifecycle.root / "tampered"
     args = ["--model", f"models:/{MONITORING}/1", "--history", "t.csv"]
@@ -181,6 +181,6 @@ def test_a_monitor_altered_in_the_artifact_store_is_refused(
         stored.write_bytes(original)
     assert code == 2
     err = capsys.readouterr().err
-    assert "estimator.pkl in the artifact store has sha256" in err
+    assert "estimator.npz in the artifact store has sha256" in err
     assert "recorded at registration (sealaudit.sha256.estimator)" in err
     assert not (report_dir / "monitoring_report.json").exists()

@@ -134,7 +134,7 @@ def test_a_history_of_another_model_version_needs_new_history(
     batch = _batch(world["root"] / "in_control", tmp_path / "batch", {"L000"})
     assert _monitor(world, batch, "versions")[0] == 0
     refit = dataclasses.replace(load_monitor(world["monitor"]), extra={"refit": True})
-    other = {**world, "monitor": tmp_path / "other.pkl"}
+    other = {**world, "monitor": tmp_path / "other.npz"}
     save_monitor(refit, other["monitor"])
     capsys.readouterr()
     code, _ = _monitor(other, batch, "versions")

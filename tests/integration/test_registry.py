@@ -121,7 +121,7 @@ def test_lineage_tags_present_and_correct(registry: Registry) -> None:
     checkpoint = registry.world.evidence / "train" / "attention_ae" / "model.pt"
     assert tags["sealaudit.sha256.checkpoint"] == sha256_file(checkpoint)
     monitoring = registry.client.get_model_version(MONITORING, "1").tags
-    estimator = registry.world.evidence / "calibrate" / "monitor.pkl"
+    estimator = registry.world.evidence / "calibrate" / "monitor.npz"
     assert monitoring["sealaudit.sha256.estimator"] == sha256_file(estimator)
     assert monitoring["sealaudit.dvc_stage.fit_monitor"] == sha256_json(lock["fit_monitor"])
     run = registry.client.get_run(record["run_id"])

@@ -101,7 +101,8 @@ def test_inspect_writes_heatmap_and_overlay_at_the_raw_image_size(
 ) -> None:
     out = world / "heatmaps"
     images = [str(world / "images" / name) for name in ("clean.png", "notch.png")]
-    code = cli(["inspect", *images, "--model", str(world / "model"), "--heatmaps", str(out)])
+    local = ["--model", str(world / "model"), "--trust-local-model"]
+    code = cli(["inspect", *images, *local, "--heatmaps", str(out)])
     printed = capsys.readouterr().out.strip().splitlines()
     assert code == 0 and len(printed) == 3  # header + one line per image
     for stem in ("clean", "notch"):
@@ -201,9 +202,21 @@ def test_a_missing_image_is_reported_with_a_hint_that_can_work(
     world: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = world / "images" / "typo.png"
-    assert cli(["inspect", str(missing), "--model", str(world / "model")]) == 2
+    local = ["--model", str(world / "model"), "--trust-local-model"]
+    assert cli(["inspect", str(missing), *local]) == 2
     err = capsys.readouterr().err
     assert "image file not found; check the path" in err and "dvc checkout" not in err
+
+
+def test_a_local_model_folder_needs_the_trust_flag(
+    world: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Loading a model folder unpickles code from it: refused before MLflow touches it (#15)."""
+    image = str(world / "images" / "clean.png")
+    assert cli(["inspect", image, "--model", str(world / "model")]) == 2
+    err = capsys.readouterr().err
+    assert "not a registered model" in err and "--trust-local-model" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_the_model_reads_paths_only_under_its_image_root_and_never_says_which_exist(

@@ -169,6 +169,26 @@ def test_pickle_round_trip_keeps_subset_and_scores():
     assert restored.get_params() == est.get_params()
 
 
+def test_fitted_state_rebuilds_the_same_estimator_without_pickle():
+    normal, shifted = _clusters(p=8)
+    est = RandomFeatureMahalanobis(n_features_kept=5, covariance="oas", random_state=3)
+    values, arrays = est.fit(normal).fitted_state()
+    restored = RandomFeatureMahalanobis.from_fitted_state(values, arrays)
+    np.testing.assert_array_equal(restored.mahalanobis(shifted), est.mahalanobis(shifted))
+    np.testing.assert_array_equal(restored.predict(shifted), est.predict(shifted))
+    assert restored.get_params() == est.get_params()
+
+
+def test_a_fitted_state_with_mismatched_arrays_is_refused():
+    values, arrays = (
+        RandomFeatureMahalanobis(n_features_kept=4).fit(_clusters(p=8)[0]).fitted_state()
+    )
+    with pytest.raises(SealauditError, match="fitted arrays disagree"):
+        RandomFeatureMahalanobis.from_fitted_state(values, {**arrays, "location": np.zeros(3)})
+    with pytest.raises(SealauditError, match="fitted state lacks precision"):
+        RandomFeatureMahalanobis.from_fitted_state(values, {k: arrays[k] for k in list(arrays)[:3]})
+
+
 def test_predict_flags_the_contamination_share_of_training_images():
     normal, shifted = _clusters()
     est = RandomFeatureMahalanobis(contamination=0.05).fit(normal)

@@ -75,5 +75,5 @@ def test_checkpoint_goes_with_reference_only(capsys: pytest.CaptureFixture[str])
 @pytest.mark.usefixtures("repo")
 def test_reference_and_model_are_exclusive() -> None:
     with pytest.raises(SystemExit) as exited:
-        _monitor("models:/sealaudit-monitoring@shadow", "--reference", "monitor.pkl")
+        _monitor("models:/sealaudit-monitoring@shadow", "--reference", "monitor.npz")
     assert exited.value.code == 2

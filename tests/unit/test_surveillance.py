@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from scipy import stats
 
 from pipeline.config.fit_monitor import ChartParams
 from pipeline.errors import SealauditError
+from pipeline.models.mahalanobis import RandomFeatureMahalanobis
 from pipeline.models.thresholds import fit_unsupervised
 from pipeline.monitoring import calibration, history
 from pipeline.monitoring.alarms import analyse, lot_summary
@@ -21,6 +24,7 @@ from pipeline.monitoring.fitted import (
     SCORE_NAME,
     FittedMonitor,
     MonitorError,
+    load_monitor,
     resolve_reference,
     save_monitor,
 )
@@ -41,9 +45,12 @@ def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
     ref = ReferenceDistribution.from_scores(REF_MEAN + REF_SD * (q - q.mean()) / q.std(ddof=1))
     threshold = fit_unsupervised(ref.sorted_scores, 2.0, score_name=SCORE_NAME)
     fitted = FittedMonitor(
-        estimator=None,  # type: ignore[arg-type]  # the alarm logic never scores images
+        # the alarm logic never scores images; a small real estimator so the file round-trips
+        estimator=RandomFeatureMahalanobis(n_features_kept=4).fit(
+            np.random.default_rng(0).normal(size=(20, 4))
+        ),
         layer="enc1",
-        feature_shape=(1, 1, 1),
+        feature_shape=(4, 1, 1),
         checkpoint_path="model.pt",
         checkpoint_sha256="0" * 64,
         architecture="attention_ae",
@@ -304,11 +311,28 @@ def test_a_monitor_without_the_calibrated_threshold_decides_nothing(tmp_path: Pa
     """fit_monitor's own file carries no threshold: `sealaudit monitor` refuses it before
     scoring, naming the calibrated file, so per-image decisions have one threshold only."""
     uncalibrated = dataclasses.replace(_monitor(), thresholds=(), reference_exceedance=None)
-    with pytest.raises(MonitorError, match="artifacts/calibrate/monitor.pkl"):
+    with pytest.raises(MonitorError, match="artifacts/calibrate/monitor.npz"):
         uncalibrated.threshold  # noqa: B018
-    save_monitor(uncalibrated, tmp_path / "monitor.pkl")
-    with pytest.raises(MonitorError, match=r"monitor.pkl: this monitor carries no decision"):
-        resolve_reference(str(tmp_path / "monitor.pkl"), tmp_path / "model.pt")
+    save_monitor(uncalibrated, tmp_path / "monitor.npz")
+    with pytest.raises(MonitorError, match=r"monitor.npz: this monitor carries no decision"):
+        resolve_reference(str(tmp_path / "monitor.npz"), tmp_path / "model.pt")
+
+
+def test_a_monitor_reads_back_as_data_and_a_pickled_one_is_refused(tmp_path: Path) -> None:
+    """A monitor file handed over by someone else must not run code when read (#15)."""
+    monitor = _monitor()
+    save_monitor(monitor, tmp_path / "monitor.npz")
+    restored = load_monitor(tmp_path / "monitor.npz")
+    # NaN justifications (no defective val images) compare unequal: compare as JSON text
+    restored_json = json.dumps(restored.threshold.to_dict(), sort_keys=True)
+    assert restored_json == json.dumps(monitor.threshold.to_dict(), sort_keys=True)
+    assert restored.reference == monitor.reference and restored.chart == monitor.chart
+    features = np.random.default_rng(0).normal(size=(3, monitor.estimator.n_features_in_))
+    np.testing.assert_array_equal(restored.mahalanobis(features), monitor.mahalanobis(features))
+    legacy = tmp_path / "monitor.pkl"
+    legacy.write_bytes(pickle.dumps(monitor))
+    with pytest.raises(MonitorError, match=r"monitor.pkl: a pickled monitor .* are refused"):
+        load_monitor(legacy)
 
 
 def test_with_thresholds_sets_the_expected_exceedance_of_the_operating_threshold() -> None:
