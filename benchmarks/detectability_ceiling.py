@@ -50,10 +50,11 @@ from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
+from pipeline.detector import CHECKPOINT, ScoringSettings
+from pipeline.detector.inline import inline_scorer
 from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
-from pipeline.evaluation.operating import CHECKPOINT, inline_scorer
 from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.provenance import sha256_file, stage_provenance
 from pipeline.runtime import configure_logging
@@ -202,8 +203,14 @@ def inline_reference(
     if not checkpoint.exists():
         log.warning("%s not found: no inline detector beside the ceiling", checkpoint)
         return None
-    options, path = dataclasses.asdict(params.four_ms_ssim), dataclasses.asdict(params.seal_path)
-    scorer = inline_scorer(models, params.detector, params.score, options, path, params.batch_size)
+    settings = ScoringSettings(
+        "inline",
+        params.score,
+        params.detector,
+        four_ms_ssim=dataclasses.asdict(params.four_ms_ssim),
+        seal_path=dataclasses.asdict(params.seal_path),
+    )
+    scorer = inline_scorer(checkpoint, settings, params.batch_size)
     seal_path = calibrate_seal_path(scorer, train_split)
     if seal_path is not None:
         scorer = scorer.with_seal_path(seal_path)

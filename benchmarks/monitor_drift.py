@@ -38,22 +38,22 @@ from pipeline.config import load_section
 from pipeline.config.synth import Params as SynthParams
 from pipeline.data.drift import DRIFTS, generate_lots
 from pipeline.data.images import load_gray
-from pipeline.models.autoencoder import AttentionAutoencoder
-from pipeline.models.checkpoint import load_autoencoder
+from pipeline.detector import Detector, monitoring_detector
 from pipeline.models.thresholds import clopper_pearson
 from pipeline.monitoring.alarms import ALARM_SOURCES, analyse
 from pipeline.monitoring.fitted import FittedMonitor, resolve_reference
 from pipeline.monitoring.history import PASS, REJECT, HistoryRow
-from pipeline.monitoring.scoring import monitoring_scores
+
+BATCH = 32  # images per forward pass (runtime only; scores do not depend on it)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What every stream needs: the options, the synth params, the model and the monitor."""
+    """What every stream needs: the options, the synth params, the detector and its monitor."""
 
     args: argparse.Namespace
     synth: SynthParams
-    model: AttentionAutoencoder
+    detector: Detector
     monitor: FittedMonitor
 
 
@@ -65,19 +65,19 @@ def surveyed(
     folder = ctx.args.workdir / f"{drift}_{n_lots}x{per_lot}_from{start}_seed{seed}"
     if not (folder / "lots.csv").is_file():
         generate_lots(folder, ctx.synth, n_lots, per_lot, start, drift, seed)
-    rows, ms = scored_rows(folder, ctx.model, ctx.monitor)
+    rows, ms = scored_rows(folder, ctx.detector, ctx.monitor)
     return survey(rows, ctx.monitor), ms
 
 
 def scored_rows(
-    folder: Path, model: AttentionAutoencoder, monitor: FittedMonitor
+    folder: Path, detector: Detector, monitor: FittedMonitor
 ) -> tuple[list[HistoryRow], float]:
     """History rows of every image of a lot folder, and the scoring ms per image."""
     with (folder / "lots.csv").open(newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
     images = np.stack([load_gray(folder / r["file"]) for r in records])
     start = time.perf_counter()
-    scores, _ = monitoring_scores(model, monitor, images, with_maps=False)
+    scores = detector.score(images).scores
     ms = 1000 * (time.perf_counter() - start) / len(images)
     value = monitor.threshold.value
     rows = [
@@ -214,7 +214,7 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     reference = resolve_reference(args.reference, args.checkpoint)
-    model, _ = load_autoencoder(reference.checkpoint)
+    detector = monitoring_detector(reference.monitor, reference.checkpoint, BATCH)
     synth = load_section(args.params, "synth")
     size = (synth.image_height, synth.image_width)
     figures: dict[str, Any] = {
@@ -225,7 +225,7 @@ def main() -> None:
         "settings": {k: v for k, v in vars(args).items() if isinstance(v, int | str)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    figures.update(run(Context(args, synth, model, reference.monitor)))
+    figures.update(run(Context(args, synth, detector, reference.monitor)))
     print_summary(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

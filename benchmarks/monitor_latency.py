@@ -25,11 +25,15 @@ from inline_latency import load_or_build, timed  # run as a script: benchmarks/ 
 
 from pipeline.config import load_section
 from pipeline.config.fit_monitor import ChartParams
+from pipeline.detector.monitoring import detector_of
+from pipeline.evaluation.inference import FeatureDistanceScorer
 from pipeline.models.autoencoder import AttentionAutoencoder
+from pipeline.models.checkpoint import CheckpointMeta
+from pipeline.models.roi import Roi
 from pipeline.models.thresholds import fit_unsupervised
 from pipeline.monitoring.calibration import chart_settings, fit_estimator
 from pipeline.monitoring.fitted import SCORE_NAME, FittedMonitor
-from pipeline.monitoring.scoring import extract_features, monitoring_scores
+from pipeline.monitoring.scoring import extract_features
 from pipeline.monitoring.spc import ReferenceDistribution
 
 
@@ -53,13 +57,16 @@ def random_monitor(
 
 
 def figures_for(monitor: FittedMonitor, model: AttentionAutoencoder, args: Any) -> dict[str, Any]:
-    """Latency and throughput of one monitor, with and without heatmaps."""
+    """Latency and throughput of one monitor's detector, with and without heatmaps."""
     size = (model.config.image_height, model.config.image_width)
+    meta = CheckpointMeta("attention_ae", model.config, Roi("full", {}, np.ones(size, bool)))
+    scorer = FeatureDistanceScorer(model, meta, "timing", monitor, monitor.layer, args.batch)
+    detector = detector_of(scorer)
     one = np.random.default_rng(1).random((1, *size), dtype=np.float32)
     batch = np.random.default_rng(2).random((args.batch, *size), dtype=np.float32)
-    single = sorted(timed(lambda: monitoring_scores(model, monitor, one, with_maps=False), 30))
-    maps = timed(lambda: monitoring_scores(model, monitor, one, with_maps=True), 10)
-    batched = timed(lambda: monitoring_scores(model, monitor, batch, with_maps=False), 3)
+    single = sorted(timed(lambda: detector.score(one), 30))
+    maps = timed(lambda: detector.score(one, with_maps=True), 10)
+    batched = timed(lambda: detector.score(batch), 3)
     return {
         "n_features_kept": int(monitor.estimator.kept_indices_.size),
         "latency_single_p50_ms": 1000 * single[len(single) // 2],

@@ -27,11 +27,9 @@ from pipeline.config.assess_capability import Params
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, ManifestRow, read_dataset_info, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
+from pipeline.detector import Detector, operating_detector
 from pipeline.errors import SealauditError
-from pipeline.evaluation.inference import Scorer
-from pipeline.evaluation.operating import operating_detector
 from pipeline.evidence import Capability
-from pipeline.models.thresholds import Threshold
 from pipeline.provenance import data_md5, stage_provenance
 from pipeline.registry.protocol import load_protocol
 from pipeline.runtime import configure_logging, configure_torch
@@ -92,17 +90,15 @@ def choose_test_set(wanted: str, challenge_dir: Path, data_dir: Path, splits_pat
 
 
 def decide(
-    scorer: Scorer, threshold: Threshold, challenge_dir: Path, rows: list[ManifestRow], chunk: int
+    detector: Detector, challenge_dir: Path, rows: list[ManifestRow], chunk: int
 ) -> list[ImageDecision]:
-    """Every challenge image's decision at ``threshold`` (read and scored in chunks)."""
+    """Every challenge image's decision by ``detector`` (read and scored in chunks)."""
     decisions: list[ImageDecision] = []
     starts = range(0, len(rows), chunk)
-    for start in tqdm(starts, desc=f"challenge {scorer.detector}", unit="chunk", disable=None):
+    for start in tqdm(starts, desc=f"challenge {detector.mode}", unit="chunk", disable=None):
         part = rows[start : start + chunk]
-        scores = scorer(load_stack(challenge_dir, part)).scores
-        decisions.extend(
-            _decision(row, score > threshold.value) for row, score in zip(part, scores, strict=True)
-        )
+        rejected = detector.score(load_stack(challenge_dir, part)).decisions
+        decisions.extend(_decision(row, flag) for row, flag in zip(part, rejected, strict=True))
     return decisions
 
 
@@ -153,8 +149,9 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     modes: dict[str, Any] = {"inline": None, "monitoring": None}
     for mode in params.modes:
-        scorer, threshold = operating_detector(mode, *upstream, batch_size=params.batch_size)
-        decisions = decide(scorer, threshold, test_set.folder, test_set.rows, params.chunk_images)
+        detector = operating_detector(mode, *upstream, batch_size=params.batch_size)
+        threshold = detector.threshold
+        decisions = decide(detector, test_set.folder, test_set.rows, params.chunk_images)
         events = event_outcomes(decisions)
         write_events(events, out_dir / f"events_{mode}.csv")
         figures = out_dir / "pod" / mode

@@ -26,11 +26,13 @@ from pipeline.config import load_section
 from pipeline.config.calibrate import Params
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
+from pipeline.detector import CHECKPOINT, MONITOR, ScoringSettings
+from pipeline.detector.inline import inline_scorer
+from pipeline.detector.monitoring import monitoring_scorer
 from pipeline.errors import SealauditError
 from pipeline.evaluation.fitting import FIT_SPLIT, calibrate_seal_path
 from pipeline.evaluation.inference import Scorer, SplitImages, load_split
 from pipeline.evaluation.modes import Fitted, fit_mode
-from pipeline.evaluation.operating import MONITOR, inline_scorer, monitoring_scorer
 from pipeline.evidence import Calibration, Thresholds
 from pipeline.monitoring.fitted import FittedMonitor, load_monitor, save_monitor
 from pipeline.provenance import stage_provenance
@@ -43,11 +45,15 @@ def calibrated_inline(
     models_dir: Path, train: SplitImages, params: Params
 ) -> tuple[Scorer, dict[str, Any] | None]:
     """The inline scorer with its seal-path calibration fitted on the normal train images."""
-    options = dataclasses.asdict(params.four_ms_ssim)
-    settings = dataclasses.asdict(params.seal_path)
-    scorer = inline_scorer(
-        models_dir, params.detector, params.score, options, settings, params.batch_size
+    settings = ScoringSettings(
+        "inline",
+        params.score,
+        params.detector,
+        four_ms_ssim=dataclasses.asdict(params.four_ms_ssim),
+        seal_path=dataclasses.asdict(params.seal_path),
     )
+    checkpoint = Path(models_dir) / params.detector / CHECKPOINT
+    scorer = inline_scorer(checkpoint, settings, params.batch_size)
     seal_path = calibrate_seal_path(scorer, train)
     return (scorer if seal_path is None else scorer.with_seal_path(seal_path)), seal_path
 
@@ -72,7 +78,8 @@ def calibrate_monitor(
 ) -> tuple[dict[str, Any], Fitted]:
     """Fit the monitoring thresholds on val; write the monitor that decides with them."""
     monitor: FittedMonitor = load_monitor(Path(monitor_dir) / MONITOR)
-    scorer = monitoring_scorer(monitor, models_dir, params.batch_size)
+    checkpoint = Path(models_dir) / monitor.architecture / CHECKPOINT
+    scorer = monitoring_scorer(monitor, checkpoint, params.batch_size)
     fitted = fit_mode(scorer(val.images).scores, val.labels, scorer.score_name, params.thresholds)
     others = [t for t in fitted.thresholds if t is not fitted.operating]
     calibrated = monitor.with_thresholds([fitted.operating, *others])

@@ -1,7 +1,7 @@
 """DVC stage ``evaluate``: the calibrated detectors measured on test, with their comparators.
 
 Gets each mode's operating detector and thresholds from the ``calibrate`` stage's folder
-(``--calibration``, through ``pipeline.evaluation.operating``), scores the ``test`` split at
+(``--calibration``, through ``pipeline.detector.operating_detector``), scores the ``test`` split at
 the model's working resolution inside its ROI, and writes into ``--out``: ``evaluation.json``
 (per mode: ranking with intervals, every calibrated threshold with its test figures,
 per-defect-type recall, pixel metrics, plots, gallery, robustness; the score ablation; the
@@ -36,13 +36,13 @@ from pipeline.config.calibrate import ThresholdParams
 from pipeline.config.evaluate import Params
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
+from pipeline.detector import CHECKPOINT, Detector, operating_detector, read_calibration
 from pipeline.errors import SealauditError
 from pipeline.evaluation.ablation import ablation_table
 from pipeline.evaluation.baselines import evaluate_baselines
 from pipeline.evaluation.gallery import write_gallery
 from pipeline.evaluation.inference import ReconstructionScorer, Scorer, SplitImages, load_split
 from pipeline.evaluation.modes import Fitted, headline, measure_mode
-from pipeline.evaluation.operating import CHECKPOINT, operating_detector, read_calibration
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
@@ -96,11 +96,12 @@ def pixel_metrics(
 
 
 def evaluate_detector(
-    scorer: Scorer, fitted: Fitted, test: SplitImages, params: Params, mode: str, out_dir: Path
+    detector: Detector, fitted: Fitted, test: SplitImages, params: Params, out_dir: Path
 ) -> dict[str, Any]:
     """The full MODE evidence of one calibrated mode, measured on test."""
     started = time.perf_counter()
-    scored = scorer(test.images, keep_maps=True)
+    scorer, mode = detector.scorer, detector.mode
+    scored = detector.score(test.images, with_maps=True).scored
     evaluation = measure_mode(
         fitted,
         scored.scores,
@@ -157,10 +158,10 @@ def measure_modes(
     for mode in modes:
         if calibration.modes.of(mode) is None:
             continue
-        scorer, operating = operating_detector(mode, models_dir, calibrate_dir, params.batch_size)
-        fitted = calibrated(mode, calibrate_dir, operating)
-        modes[mode] = evaluate_detector(scorer, fitted, test, params, mode, out_dir)
-        scorers[mode] = scorer
+        detector = operating_detector(mode, models_dir, calibrate_dir, params.batch_size)
+        fitted = calibrated(mode, calibrate_dir, detector.threshold)
+        modes[mode] = evaluate_detector(detector, fitted, test, params, out_dir)
+        scorers[mode] = detector.scorer
     inline = scorers["inline"]
     assert isinstance(inline, ReconstructionScorer)
     modes["inline"]["seal_path"] = calibration.modes.inline.seal_path

@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+BATCH = 32  # images per forward pass (runtime only; scores do not depend on it)
 EPILOG = (
     "alarms are one-sided: only scores above the reference raise one (a lot scoring lower, "
     "e.g. images the monitor was trained on, is noted as below_reference); exit codes: 0 in "
@@ -68,15 +69,15 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _monitor(args: argparse.Namespace) -> int:
-    from pipeline.models.checkpoint import load_autoencoder
+    from pipeline.detector import monitoring_detector
     from pipeline.monitoring.surveillance import surveil
 
     reference = _resolve(args)
-    model, _ = load_autoencoder(reference.checkpoint)
+    detector = monitoring_detector(reference.monitor, reference.checkpoint, BATCH)
     report = surveil(
         args.batch_dir,
         reference,
-        model,
+        detector,
         args.history,
         args.report_dir,
         lots_csv=args.lots,

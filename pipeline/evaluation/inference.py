@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 from tqdm import tqdm
 
 from pipeline.data.images import load_row_mask, load_stack
@@ -31,6 +30,8 @@ from pipeline.models.four_ssim import four_ms_ssim, four_ssim
 from pipeline.models.pooling import smoothed_max
 from pipeline.models.scores import SCORE_FUNCTIONS
 from pipeline.models.seal_path import PathCalibration, combined_heatmap, cross_band_map
+from pipeline.monitoring.fitted import FittedMonitor
+from pipeline.monitoring.scoring import contribution_heatmaps, extract_features
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,15 @@ class Scorer(Protocol):
 
     def working_masks(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
         """(N, H0, W0) ground-truth masks -> (N, H, W) bool in the frame of the maps."""
+        ...
+
+    def working_with_geometry(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, H0, W0) -> (N, H, W) model input and its (N, 2, W0) band geometry (or None)."""
+        ...
+
+    @property
+    def alignment(self) -> Alignment:
+        """The frame of the maps."""
         ...
 
 
@@ -284,13 +294,18 @@ class ReconstructionScorer:
 
 
 class FeatureDistanceScorer:
-    """A fitted feature-distance estimator on an encoder layer (the monitoring mode).
+    """A fitted monitor on its encoder layer (the monitoring mode), the one monitoring scorer.
+
+    Images are prepared with the monitor's recorded alignment, the layer's features are
+    flattened in C order and the score is the monitor's Mahalanobis distance; the maps are
+    its smoothed contribution maps (``monitoring.scoring.contribution_heatmaps``), the same
+    maps fit_monitor's figures show.
 
     Args:
         model: the autoencoder whose encoder gives the features.
         meta: its checkpoint metadata.
         detector: the model's name.
-        estimator: fitted, with ``mahalanobis(X)`` (and optionally ``contribution_map``).
+        monitor: the fitted monitor (``FittedMonitor``).
         layer: ``encode_features`` layer name.
         batch_size: images per forward pass.
     """
@@ -302,12 +317,12 @@ class FeatureDistanceScorer:
         model: AttentionAutoencoder,
         meta: CheckpointMeta,
         detector: str,
-        estimator: Any,
+        monitor: FittedMonitor,
         layer: str,
         batch_size: int = 32,
     ) -> None:
         self.model, self.meta, self.detector = model.eval(), meta, detector
-        self.estimator, self.layer, self.batch_size = estimator, layer, batch_size
+        self.monitor, self.layer, self.batch_size = monitor, layer, batch_size
 
     def working(self, images: np.ndarray) -> np.ndarray:
         """(N, H0, W0) -> (N, H, W) model input, aligned as the monitor was fitted (a fitted
@@ -326,28 +341,25 @@ class FeatureDistanceScorer:
 
     @property
     def alignment(self) -> Alignment:
-        """The monitor's recorded alignment, else the checkpoint's."""
-        recorded = getattr(self.estimator, "alignment", None)
-        return Alignment.from_dict(recorded) if recorded else self.meta.alignment
+        """The monitor's recorded alignment."""
+        return Alignment.from_dict(self.monitor.alignment)
 
     def __call__(self, images: np.ndarray, keep_maps: bool = False) -> Scored:
-        """Mahalanobis distances; maps are the estimator's contribution maps, upsampled."""
+        """Mahalanobis distances; maps are the monitor's smoothed contribution maps."""
         work = self.working(images)
+        size = (int(work.shape[1]), int(work.shape[2]))
         scores, maps = [], []
-        with torch.no_grad():
-            for x in batches(work, self.batch_size, f"{self.detector} {self.layer}"):
-                features = self.model.encode_features(x, self.layer)
-                flat = features.flatten(1).numpy()
-                scores.append(np.asarray(self.estimator.mahalanobis(flat), dtype=float))
-                if keep_maps and hasattr(self.estimator, "contribution_map"):
-                    grid = self.estimator.contribution_map(flat, tuple(features.shape[1:]))
-                    maps.append(_upsample(grid, work.shape[1:]))
+        for start in tqdm(
+            range(0, len(work), self.batch_size),
+            desc=f"{self.detector} {self.layer}",
+            unit="batch",
+            leave=False,
+            disable=None,
+        ):
+            chunk = work[start : start + self.batch_size]
+            flat, _ = extract_features(self.model, chunk, self.layer, self.batch_size)
+            scores.append(np.asarray(self.monitor.mahalanobis(flat), dtype=float))
+            if keep_maps:
+                maps.append(contribution_heatmaps(self.monitor, flat, size))
         heatmaps = np.concatenate(maps) if maps else None
         return Scored(np.concatenate(scores), heatmaps, work if keep_maps else None)
-
-
-def _upsample(grid: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    """(n, h, w) -> (n, H, W) float32, bilinear."""
-    tensor = torch.from_numpy(np.asarray(grid, dtype=np.float32))[:, None]
-    out = F.interpolate(tensor, size=tuple(size), mode="bilinear", align_corners=False)
-    return out[:, 0].numpy()

@@ -12,7 +12,7 @@ Maths (no files, no stages):
 Models and I/O:
 
 - ``fitted``: ``FittedMonitor`` (``monitor.npz``) and the resolution of ``--reference``.
-- ``scoring``: monitoring scores and contribution heatmaps of images.
+- ``scoring``: encoder features and contribution heatmaps (the detector scores images).
 - ``batch``, ``history``, ``surveillance``, ``figures``: ``sealaudit monitor``.
 
 The score itself comes from ``pipeline.models.mahalanobis``.

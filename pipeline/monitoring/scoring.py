@@ -1,9 +1,9 @@
-"""Monitoring-mode scores and contribution maps of images, from a checkpoint and a fitted monitor.
+"""The monitoring mode's building blocks: encoder features and contribution heatmaps.
 
-Images are prepared exactly as the registry's packaged model prepares them (resize to the
-checkpoint's working resolution, ``pipeline.models.checkpoint.resize_images``), the encoder
-features of the monitor's layer are flattened in C order (``torch.flatten``) and the score is
-the Mahalanobis distance of the kept dimensions.
+The features of the monitor's layer are flattened in C order (``torch.flatten``); the score
+is the Mahalanobis distance of the kept dimensions. Scoring images end to end is the monitoring
+detector's job (``pipeline.detector.monitoring``, through ``FeatureDistanceScorer``), the one
+monitoring scorer of the stages, the packaged model and ``sealaudit monitor``.
 
 The heatmap of this mode is the per-location contribution to the squared distance
 (``RandomFeatureMahalanobis.contribution_map``). Only ``n_features_kept`` of the C*h*w
@@ -22,23 +22,12 @@ import torch
 from scipy import ndimage
 from torch.nn import functional as F
 
-from pipeline.models.alignment import Alignment
-from pipeline.models.alignment import prepare_images as align_or_resize
 from pipeline.models.autoencoder import AttentionAutoencoder
 from pipeline.monitoring.fitted import FittedMonitor
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 32
-
-
-def prepare_images(
-    model: AttentionAutoencoder, images: np.ndarray, alignment: Alignment | None = None
-) -> np.ndarray:
-    """(N, H0, W0) images in [0, 1] -> (N, H, W) float32 model input (band-aligned when the
-    checkpoint was); a stack already at the working size is taken as prepared."""
-    size = (model.config.image_height, model.config.image_width)
-    return align_or_resize(images, alignment or Alignment(), *size)
 
 
 def extract_features(
@@ -101,37 +90,3 @@ def contribution_heatmaps(
     tensor = torch.from_numpy(smooth.astype(np.float32))[:, None]
     upsampled = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
     return upsampled[:, 0].numpy()
-
-
-def monitoring_scores(
-    model: AttentionAutoencoder,
-    monitor: FittedMonitor,
-    images: np.ndarray,
-    batch_size: int = DEFAULT_BATCH,
-    with_maps: bool = True,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Monitoring scores (and contribution heatmaps) of raw images.
-
-    Args:
-        model: the autoencoder the monitor was fitted on (``check_checkpoint`` verifies it).
-        monitor: fitted monitor (``load_monitor``).
-        images: (N, H0, W0) float images in [0, 1], any size (resized here).
-        batch_size: images per forward pass; features are not kept beyond a batch.
-        with_maps: also compute the contribution heatmaps.
-
-    Returns:
-        (N,) float64 Mahalanobis distances (higher = more anomalous) and (N, H, W) float32
-        heatmaps at the working resolution, or None.
-    """
-    size = (model.config.image_height, model.config.image_width)
-    scores, maps = [], []
-    alignment = Alignment.from_dict(monitor.alignment)
-    for start in range(0, len(images), batch_size):
-        prepared = prepare_images(model, images[start : start + batch_size], alignment)
-        features, _ = extract_features(model, prepared, monitor.layer, batch_size)
-        scores.append(monitor.mahalanobis(features))
-        if with_maps:
-            maps.append(contribution_heatmaps(monitor, features, size))
-    if not scores:
-        raise ValueError("monitoring_scores: no images given")
-    return np.concatenate(scores).astype(np.float64), np.concatenate(maps) if with_maps else None

@@ -15,20 +15,21 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.data.images import load_gray
 from pipeline.data.manifest import DatasetError
-from pipeline.models.alignment import Alignment, AlignmentError
-from pipeline.models.autoencoder import AttentionAutoencoder
+from pipeline.models.alignment import AlignmentError
 from pipeline.monitoring import alarms, history
 from pipeline.monitoring.batch import BatchImage, nothing_scored, read_batch, skipped
 from pipeline.monitoring.figures import ChartSeries, control_chart_figure
 from pipeline.monitoring.fitted import FittedMonitor, ResolvedReference
-from pipeline.monitoring.scoring import monitoring_scores, prepare_images
 from pipeline.monitoring.spc import exceedance_rate
+
+if TYPE_CHECKING:
+    from pipeline.detector import Detector
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,11 @@ CHUNK = 64  # images loaded and scored together
 
 
 def score_batch(
-    model: AttentionAutoencoder, monitor: FittedMonitor, images: list[BatchImage]
+    detector: Detector, images: list[BatchImage]
 ) -> tuple[list[tuple[BatchImage, float]], list[dict[str, str]]]:
     """Scores of the readable images; unreadable ones, and frames without a seal band to
     align, are skipped with the reason."""
     scored, bad = [], []
-    alignment = Alignment.from_dict(monitor.alignment)
     for start in range(0, len(images), CHUNK):
         ready, pixels = [], []
         for image in images[start : start + CHUNK]:
@@ -54,13 +54,13 @@ def score_batch(
                 bad.append(skipped(image.file, f"unreadable image: {error}"))
                 continue
             try:
-                pixels.append(prepare_images(model, raw[None], alignment)[0])
+                pixels.append(detector.working_with_geometry(raw[None])[0][0])
             except AlignmentError as error:
                 bad.append(skipped(image.file, f"cannot align: {error}"))
                 continue
             ready.append(image)
         if ready:
-            scores, _ = monitoring_scores(model, monitor, np.stack(pixels), with_maps=False)
+            scores = detector.score(np.stack(pixels)).scores
             scored += list(zip(ready, scores.tolist(), strict=True))
     return scored, bad
 
@@ -155,7 +155,7 @@ class Recorded:
 def record_batch(
     batch_dir: Path,
     reference: ResolvedReference,
-    model: AttentionAutoencoder,
+    detector: Detector,
     history_path: Path,
     options: tuple[Path | None, bool],
     now: dt.datetime,
@@ -175,7 +175,7 @@ def record_batch(
     history.check_version(before, reference.version, history_path)
     known = {(row.image, row.lot_id) for row in before}
     fresh = [image for image in images if (image.file, image.lot_id) not in known]
-    scored, corrupt = score_batch(model, reference.monitor, fresh)
+    scored, corrupt = score_batch(detector, fresh)
     keys = {(i.file, i.lot_id) for i, _ in scored}
     keys |= {(i.file, i.lot_id) for i in images if (i.file, i.lot_id) in known}
     if not keys:
@@ -188,7 +188,7 @@ def record_batch(
 def surveil(
     batch_dir: Path,
     reference: ResolvedReference,
-    model: AttentionAutoencoder,
+    detector: Detector,
     history_path: Path,
     report_dir: Path,
     lots_csv: Path | None = None,
@@ -204,7 +204,8 @@ def surveil(
     """
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     monitor, batch_dir = reference.monitor, Path(batch_dir)
-    done = record_batch(batch_dir, reference, model, history_path, (lots_csv, new_history), now)
+    options = (lots_csv, new_history)
+    done = record_batch(batch_dir, reference, detector, history_path, options, now)
     section, stream, charts = alarms.analyse([*done.before, *done.added], done.keys, monitor)
     batch_scores = [row.score for row in stream if (row.image, row.lot_id) in done.keys]
     report = {

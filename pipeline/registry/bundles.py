@@ -14,6 +14,7 @@ from typing import Any
 
 from pipeline import evidence
 from pipeline.config.register import Params
+from pipeline.detector.settings import ScoringSettings
 from pipeline.evidence import (
     DOCUMENTS as EVIDENCE_DOCUMENTS,
 )
@@ -35,7 +36,6 @@ from pipeline.evidence.documents import TrainedModel
 from pipeline.provenance import sha256_file
 from pipeline.registry.lineage import lineage_key, lineage_tags, sha256_json
 from pipeline.registry.registration import ModeBundle, flatten
-from pipeline.registry.settings import ScoringSettings
 
 log = logging.getLogger(__name__)
 

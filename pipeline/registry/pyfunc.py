@@ -17,8 +17,8 @@ defect's blob sits where the defect is; pixels outside the model's view are 0.
 What travels inside a model (its artifacts): the autoencoder checkpoint (weights, architecture,
 working resolution, ROI mask, preprocessing), ``threshold.json`` (the operating
 ``Threshold``), ``settings.json`` (how the score is computed) and, for the monitoring mode, the
-fitted monitor. Scoring runs the evaluate stage's scorers (``pipeline.evaluation.inference``),
-imported lazily so that importing this module stays cheap.
+fitted monitor. Scoring runs the stages' own detector (``pipeline.detector``), imported lazily
+so that importing this module stays cheap.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -143,32 +142,22 @@ def read_images(frame: pd.DataFrame) -> list[np.ndarray]:
 
 
 class SealModel(PythonModel):
-    """Shared loading, preprocessing and decision of both modes.
-
-    Subclasses build ``self.scorer``: the evaluate stage's own scorer class, so the packaged
-    model computes exactly the scores its evidence reports.
-    """
+    """A packaged detector: the same ``pipeline.detector.Detector`` the stages measured, built
+    from the model's artifacts (``packaged_detector``), so it computes exactly the scores and
+    decisions its evidence reports."""
 
     mode = "abstract"
 
     def load_context(self, context: Any) -> None:
-        """Load the checkpoint, threshold and settings from the model's artifacts."""
-        from pipeline.models.checkpoint import load_autoencoder
-        from pipeline.models.thresholds import Threshold
+        """Build the detector from the checkpoint, settings, threshold (and monitor)."""
+        from pipeline.detector import packaged_detector
 
-        artifacts = context.artifacts
-        self.autoencoder, self.meta = load_autoencoder(Path(artifacts["checkpoint"]))
-        raw = json.loads(Path(artifacts["threshold"]).read_text(encoding="utf-8"))
-        self.threshold = Threshold.from_dict(raw)
-        from pipeline.registry.settings import ScoringSettings
-
-        raw_settings = json.loads(Path(artifacts["settings"]).read_text(encoding="utf-8"))
-        self.settings = ScoringSettings.from_dict(raw_settings)
-        self.scorer = self.build_scorer(artifacts)
-
-    def build_scorer(self, artifacts: dict[str, str]) -> Any:
-        """The evaluate stage's scorer for this mode."""
-        raise NotImplementedError
+        self.detector = packaged_detector(dict(context.artifacts), BATCH)
+        if self.detector.mode != self.mode:
+            raise ValueError(
+                f"settings.json describes a {self.detector.mode} detector, not {self.mode}"
+            )
+        self.threshold = self.detector.threshold
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -178,18 +167,17 @@ class SealModel(PythonModel):
         want_heatmap = bool((params or {}).get("return_heatmap", False)) and self.mode == "inline"
         raw = read_images(pd.DataFrame(model_input))
         images, geometries = self.working_images(raw)
-        scored = self.scorer(images, keep_maps=want_heatmap)
-        scores = np.asarray(scored.scores, dtype=float)
+        detection = self.detector.score(images, with_maps=want_heatmap)
         result = pd.DataFrame(
             {
-                "score": scores,
-                "decision": np.where(self.threshold.rejects(scores), REJECT, PASS),
+                "score": detection.scores,
+                "decision": np.where(detection.decisions, REJECT, PASS),
                 "threshold_id": self.threshold.threshold_id,
                 "threshold": float(self.threshold.value),
             }
         )
-        if want_heatmap and scored.heatmaps is not None:
-            maps = self.source_heatmaps(scored.heatmaps, raw, geometries)
+        if want_heatmap and detection.maps is not None:
+            maps = self.source_heatmaps(detection.maps, raw, geometries)
             result["heatmap"] = [encode_png(np.clip(h, 0.0, 1.0)) for h in maps]
         return result
 
@@ -197,9 +185,9 @@ class SealModel(PythonModel):
         self, images: list[np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray | None]]:
         """(N, H, W) float32 model input and each image's (2, W0) band geometry (None: a plain
-        resize). Each image is prepared on its own, as the mode's scorer prepares it (the
-        monitor may align with its own band scale), so images may differ in size."""
-        prepared = [self.scorer.working_with_geometry(image[None]) for image in images]
+        resize). Each image is prepared on its own, as the detector prepares it (the monitor
+        may align with its own band scale), so images may differ in size."""
+        prepared = [self.detector.working_with_geometry(image[None]) for image in images]
         work = np.stack([stack[0] for stack, _ in prepared])
         return work, [None if edges is None else edges[0] for _, edges in prepared]
 
@@ -213,52 +201,22 @@ class SealModel(PythonModel):
         from pipeline.models.backmapping import map_to_source
 
         return [
-            map_to_source(heatmap, edges, self.scorer.alignment, image.shape)
+            map_to_source(heatmap, edges, self.detector.alignment, image.shape)
             for heatmap, image, edges in zip(heatmaps, images, geometries, strict=True)
         ]
 
 
 class InlineModel(SealModel):
-    """Inline mode: autoencoder reconstruction scored by 4-MS-SSIM (with the cross-seal path
-    map and its packaged calibration under ``four_ms_ssim_path``) over the ROI."""
+    """Inline mode: autoencoder reconstruction scored by the four-component MS-SSIM (with the
+    cross-seal path map and its packaged calibration under ``four_ms_ssim_path``) over the ROI."""
 
     mode = "inline"
-
-    def build_scorer(self, artifacts: dict[str, str]) -> Any:
-        """``ReconstructionScorer`` with the evaluate stage's score and options."""
-        del artifacts
-        from pipeline.evaluation.inference import ReconstructionScorer
-
-        return ReconstructionScorer(
-            self.autoencoder,
-            self.meta,
-            self.settings.detector,
-            self.settings.score,
-            self.settings.four_ms_ssim or {},
-            batch_size=BATCH,
-            seal_path=self.settings.seal_path,
-        )
 
 
 class MonitoringModel(SealModel):
     """Monitoring mode: Mahalanobis distance of randomly kept encoder features."""
 
     mode = "monitoring"
-
-    def build_scorer(self, artifacts: dict[str, str]) -> Any:
-        """``FeatureDistanceScorer`` on the calibrated monitor (data only, no pickle)."""
-        from pipeline.evaluation.inference import FeatureDistanceScorer
-        from pipeline.monitoring.fitted import load_monitor
-
-        estimator = load_monitor(Path(artifacts["estimator"]))
-        return FeatureDistanceScorer(
-            self.autoencoder,
-            self.meta,
-            self.settings.detector,
-            estimator,
-            str(self.settings.layer),
-            batch_size=BATCH,
-        )
 
 
 MODEL_CLASSES: dict[str, type[SealModel]] = {"inline": InlineModel, "monitoring": MonitoringModel}

@@ -15,12 +15,12 @@ from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, rows_in_split, write_splits
 from pipeline.datafile import read_data_file
+from pipeline.evaluation.inference import FeatureDistanceScorer
 from pipeline.models.alignment import Alignment
 from pipeline.models.autoencoder import AutoencoderConfig, build_model
 from pipeline.models.checkpoint import load_autoencoder, save_autoencoder
 from pipeline.models.roi import Roi
-from pipeline.monitoring.fitted import MonitorError, check_checkpoint, load_monitor
-from pipeline.monitoring.scoring import monitoring_scores
+from pipeline.monitoring.fitted import FittedMonitor, MonitorError, check_checkpoint, load_monitor
 from tests.params import write_params
 from tests.worlds import write_tiny_dataset
 
@@ -99,9 +99,8 @@ def test_monitor_scores_reproduce_the_reference_and_fit_no_threshold(
     world: dict[str, Path],
 ) -> None:
     monitor = load_monitor(world["out"] / "monitor.npz")
-    model, _ = load_autoencoder(world["root"] / "model.pt")
     images, labels = _val(world)
-    scores, maps = monitoring_scores(model, monitor, images, batch_size=5)
+    scores, maps = _scores(world["root"] / "model.pt", monitor, images)
     normal = scores[labels == 0]
     assert monitor.reference.n == normal.size
     assert monitor.reference.mean == pytest.approx(normal.mean(), rel=1e-6)
@@ -118,12 +117,11 @@ def test_monitor_scores_reproduce_the_reference_and_fit_no_threshold(
 
 def test_contribution_map_points_at_a_local_defect(world: dict[str, Path]) -> None:
     monitor = load_monitor(world["out"] / "monitor.npz")
-    model, _ = load_autoencoder(world["root"] / "model.pt")
     images, labels = _val(world)
     clean = images[labels == 0][:1].copy()
     spoiled = clean.copy()
     spoiled[0, 12:20, 80:92] = 0.0  # a dark blot on the seal band
-    scores, maps = monitoring_scores(model, monitor, np.concatenate([clean, spoiled]))
+    scores, maps = _scores(world["root"] / "model.pt", monitor, np.concatenate([clean, spoiled]))
     assert scores[1] > scores[0]
     assert maps is not None
     row, col = np.unravel_index(np.argmax(maps[1] - maps[0]), maps[1].shape)
@@ -204,7 +202,16 @@ def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
     # stretch alignment's, so a narrower band would stay narrower for the monitor
     assert recorded.kind == "band" and recorded.scale == "fixed"
     assert 9.0 <= recorded.reference_height <= 13.0
-    loaded, _ = load_autoencoder(tmp_path / "model.pt")
     images, labels = _val(world)
-    scores, _ = monitoring_scores(loaded, monitor, images[labels == 0], with_maps=False)
+    scores, _ = _scores(tmp_path / "model.pt", monitor, images[labels == 0])
     assert np.allclose(np.sort(scores), monitor.reference.sorted_scores, rtol=1e-5)
+
+
+def _scores(
+    checkpoint: Path, monitor: FittedMonitor, images: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Scores and maps of the one monitoring scorer (what the detector runs)."""
+    model, meta = load_autoencoder(checkpoint)
+    scorer = FeatureDistanceScorer(model, meta, "attention_ae", monitor, monitor.layer, 5)
+    scored = scorer(images, keep_maps=True)
+    return scored.scores, scored.heatmaps

@@ -14,8 +14,12 @@ import pytest
 from scipy import stats
 
 from pipeline.config.fit_monitor import ChartParams
+from pipeline.detector import Detector, monitoring_detector
 from pipeline.errors import SealauditError
+from pipeline.models.autoencoder import AutoencoderConfig, build_model
+from pipeline.models.checkpoint import save_autoencoder
 from pipeline.models.mahalanobis import RandomFeatureMahalanobis
+from pipeline.models.roi import Roi
 from pipeline.models.thresholds import fit_unsupervised
 from pipeline.monitoring import calibration, history
 from pipeline.monitoring.alarms import analyse, lot_summary
@@ -31,6 +35,7 @@ from pipeline.monitoring.fitted import (
 from pipeline.monitoring.history import HistoryError, HistoryRow
 from pipeline.monitoring.run_length import calibrate_limits
 from pipeline.monitoring.spc import ReferenceDistribution
+from pipeline.provenance import sha256_file
 from tests.params import section
 
 REF_MEAN, REF_SD = 10.0, 1.0
@@ -58,6 +63,15 @@ def _monitor(chart: ChartParams | None = None) -> FittedMonitor:
         chart=calibration.chart_settings(chart or NOMINAL, ref, seed=0),
     )
     return fitted.with_thresholds([threshold])  # as the calibrate stage does
+
+
+def _detector(monitor: FittedMonitor, folder: Path) -> Detector:
+    """``monitor`` as a detector on a small untrained autoencoder saved under ``folder``."""
+    model = build_model("plain_ae", AutoencoderConfig(32, 128, widths=(4, 8)), seed=0)
+    checkpoint = folder / "model.pt"
+    save_autoencoder(checkpoint, model, "plain_ae", Roi("full", {}, np.ones((32, 128), bool)))
+    fitted = dataclasses.replace(monitor, checkpoint_sha256=sha256_file(checkpoint))
+    return monitoring_detector(fitted, checkpoint, batch_size=8)
 
 
 def _rows(scores_by_lot: dict[str, list[float]], version: str = "v1") -> list[HistoryRow]:
@@ -260,17 +274,15 @@ def test_a_frame_without_a_seal_band_is_skipped_with_its_reason(tmp_path: Path) 
     from PIL import Image
 
     from pipeline.models.alignment import Alignment
-    from pipeline.models.autoencoder import AutoencoderConfig, build_model
     from pipeline.monitoring.surveillance import score_batch
 
     Image.fromarray(np.full((64, 256), 120, dtype=np.uint8)).save(
         tmp_path / "L000_20240401_060000_0001.png"
     )
     images, _ = read_batch(tmp_path)
-    model = build_model("plain_ae", AutoencoderConfig(32, 128, widths=(4, 8)), seed=0)
     aligned = Alignment("band", (0.25, 0.75), "fixed", 20.0).to_dict()
     monitor = dataclasses.replace(_monitor(), alignment=aligned)
-    scored, bad = score_batch(model, monitor, images)
+    scored, bad = score_batch(_detector(monitor, tmp_path), images)
     assert scored == []
     assert bad[0]["file"] == "L000_20240401_060000_0001.png"
     assert "cannot align" in bad[0]["reason"] and "no seal band" in bad[0]["reason"]
@@ -286,7 +298,6 @@ def test_an_empty_folder_says_no_images_were_found(tmp_path: Path) -> None:
 
 
 def test_a_batch_with_nothing_scorable_says_what_was_found_and_the_fix(tmp_path: Path) -> None:
-    from pipeline.models.autoencoder import AutoencoderConfig, build_model
     from pipeline.monitoring.fitted import ResolvedReference
     from pipeline.monitoring.surveillance import record_batch
 
@@ -295,12 +306,12 @@ def test_a_batch_with_nothing_scorable_says_what_was_found_and_the_fix(tmp_path:
     for name in ("L1_20240401_060000_0001.png", "L1_20240401_060100_0002.png"):
         (batch / name).write_bytes(b"not a png")
     (batch / "snapshot.png").write_bytes(b"")
-    model = build_model("plain_ae", AutoencoderConfig(32, 128, widths=(4, 8)), seed=0)
-    reference = ResolvedReference(_monitor(), tmp_path / "model.pt", "v1", "test")
+    detector = _detector(_monitor(), tmp_path)
+    reference = ResolvedReference(detector.scorer.monitor, tmp_path / "model.pt", "v1", "test")
     history_path = tmp_path / "history.csv"
     now = dt.datetime(2024, 4, 1, 7, tzinfo=dt.UTC)
     with pytest.raises(SealauditError) as error:
-        record_batch(batch, reference, model, history_path, (None, False), now)
+        record_batch(batch, reference, detector, history_path, (None, False), now)
     message = str(error.value)
     assert "1 misnamed, 2 unreadable" in message and "warnings above" not in message
     assert "replace or remove the broken files" in message and "\n" not in message

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.detector.settings import ScoringSettings
 from pipeline.evidence import EvidenceError
 from pipeline.registry.bundles import (
     RunEvidence,
@@ -16,7 +17,6 @@ from pipeline.registry.bundles import (
     load_documents,
     scoring_settings,
 )
-from pipeline.registry.settings import ScoringSettings
 from tests.dossier_world import write_pod_figures
 from tests.params import section
 

@@ -1,9 +1,10 @@
-"""``settings.json`` inside a packaged model: how its score is computed.
+"""How a detector computes its score (``settings.json`` inside a packaged model).
 
-``register`` writes it from the evidence (``bundles.scoring_settings``) and the pyfunc reads
-it back (``pipeline.registry.pyfunc``); both go through this one dataclass. Inline models carry
-``four_ms_ssim`` (the evaluate stage's options) and, for ``four_ms_ssim_path``, ``seal_path``
-with its fitted calibration; monitoring models carry ``layer``.
+``calibrate`` fixes these settings, ``register`` packages them (``bundles.scoring_settings``)
+and every detector is built from them (``pipeline.detector``), in a stage, in the packaged
+model and in the CLI; all go through this one dataclass. Inline detectors carry
+``four_ms_ssim`` (the score's options) and, for ``four_ms_ssim_path``, ``seal_path`` with its
+fitted calibration; monitoring detectors carry ``layer``.
 """
 
 from __future__ import annotations
