@@ -30,6 +30,7 @@ from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.detector import Detector, operating_detector
 from pipeline.errors import SealauditError
 from pipeline.evidence import Capability
+from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.provenance import data_md5, stage_provenance
 from pipeline.registry.protocol import load_protocol
 from pipeline.runtime import configure_logging, configure_torch
@@ -202,10 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calibration", type=Path, required=True, help="the calibrate folder")
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
     upstream = (args.models, args.calibration)
     try:
+        require_passed_governance(args.governance, args.data)
         run(
             (args.challenge, args.data, args.splits),
             args.protocol,

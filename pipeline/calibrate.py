@@ -34,6 +34,7 @@ from pipeline.evaluation.fitting import FIT_SPLIT, calibrate_seal_path
 from pipeline.evaluation.inference import Scorer, SplitImages, load_split
 from pipeline.evaluation.modes import Fitted, fit_mode
 from pipeline.evidence import Calibration, Thresholds
+from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.monitoring.fitted import FittedMonitor, load_monitor, save_monitor
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import configure_logging, configure_torch
@@ -146,9 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--monitor", type=Path, default=None, help="the fit_monitor folder")
+    add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
     try:
+        require_passed_governance(args.governance, args.data)
         params = load_section(args.params, "calibrate")
         threads = load_section(args.params, "base").torch_threads
         run(

@@ -48,6 +48,7 @@ from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
 from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
 from pipeline.evidence import CalibratedMode, Evaluation, Metrics
+from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.models.metrics import pixel_auroc, pro_score
 from pipeline.models.thresholds import Threshold
 from pipeline.provenance import stage_provenance
@@ -234,9 +235,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--resolution-study", type=Path, default=None, help=f"{RESOLUTION.script} JSON"
     )
     parser.add_argument("--ceiling-study", type=Path, default=None, help=f"{CEILING.script} JSON")
+    add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
     try:
+        require_passed_governance(args.governance, args.data)
         params = load_section(args.params, "evaluate")
         run(
             args.data,

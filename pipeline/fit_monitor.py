@@ -32,6 +32,7 @@ from pipeline.data.manifest import DatasetError, ManifestRow, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
 from pipeline.evidence import MonitorSummary
+from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.models.alignment import (
     Alignment,
     prepare_images,
@@ -330,9 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, required=True, help="autoencoder model.pt")
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
     try:
+        require_passed_governance(args.governance, args.data)
         params = load_section(args.params, "fit_monitor")
         threads = load_section(args.params, "base").torch_threads
         run(args.data, args.splits, args.model, params, args.out, torch_threads=threads)

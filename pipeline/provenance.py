@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from pipeline.errors import SealauditError
+
 TRACKED_PACKAGES = (
     "sealaudit",
     "torch",
@@ -98,6 +100,39 @@ def data_md5(dvc_file: Path = Path("data.dvc")) -> str:
     content = yaml.safe_load(dvc_file.read_text(encoding="utf-8")) or {}
     outs = content.get("outs") or [{}]
     return str(outs[0].get("md5", "untracked"))
+
+
+def dataset_md5(data_dir: Path) -> str:
+    """DVC's md5 of a dataset folder, computed from its files: the value ``dvc add`` records.
+
+    The same hash as :func:`data_md5` (``"<hex>.dir"``, DVC's own hashing, ``.dvcignore``
+    honoured), but of the files on disk, so it sees an edit that ``data.dvc`` has not recorded.
+    """
+    from dvc.ignore import DvcIgnoreFilter
+    from dvc_data.hashfile.build import IgnoreInCollectedDirError, build
+    from dvc_data.hashfile.db import HashFileDB
+    from dvc_objects.fs.local import LocalFileSystem
+    from dvc_objects.fs.memory import MemoryFileSystem
+
+    folder = Path(data_dir).resolve()
+    if not folder.is_dir():
+        raise SealauditError(
+            f"{data_dir}: dataset folder missing; `dvc pull` it or create it "
+            "(`sealaudit data synth`)"
+        )
+    fs = LocalFileSystem()
+    root = next((p for p in folder.parents if (p / ".dvc").is_dir()), None)
+    ignore = DvcIgnoreFilter(fs, str(root)) if root is not None else None
+    # dry_run: hash only; the object database is never written
+    db = HashFileDB(MemoryFileSystem(), "/")
+    try:
+        _, _, tree = build(db, str(folder), fs, "md5", dry_run=True, ignore=ignore)
+    except (OSError, IgnoreInCollectedDirError) as error:
+        raise SealauditError(
+            f"{data_dir}: DVC cannot hash the dataset folder ({error}); fix the folder, as "
+            "`dvc add` would refuse it too"
+        ) from error
+    return str(tree.hash_info.value)
 
 
 def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str]:

@@ -20,6 +20,7 @@ from pipeline.config import load_section
 from pipeline.config.register import Params
 from pipeline.errors import SealauditError
 from pipeline.evidence import Registration
+from pipeline.evidence.gate import require_passed_governance
 from pipeline.provenance import stage_provenance
 from pipeline.registry.bundles import MODES, build_bundle, load_documents
 from pipeline.registry.lineage import dvc_stage_hashes
@@ -98,9 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--records", type=Path, nargs="*", default=[], help="files logged with the evidence"
     )
+    parser.add_argument(
+        "--data", type=Path, default=Path("data"), help="the dataset governance must have passed"
+    )
     args = parser.parse_args(argv)
     configure_logging()
     try:
+        require_passed_governance(evidence.path("governance", args.evidence), args.data)
         run(
             args.evidence,
             load_section(args.params, "register"),

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import evidence
 from pipeline.config import load_section
 from pipeline.config.register import Params as RegisterParams
 from pipeline.config.render_dossier import Params
@@ -29,6 +30,7 @@ from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.produce import produce_dossier
 from pipeline.dossier.render import quiet_weasyprint
 from pipeline.errors import SealauditError
+from pipeline.evidence.gate import require_passed_governance
 from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
@@ -60,10 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dataset-info", type=Path, required=True, help="data/dataset.json")
     parser.add_argument("--data-dvc", type=Path, required=True)
     parser.add_argument("--dvc-lock", type=Path, required=True)
+    parser.add_argument(
+        "--data", type=Path, default=Path("data"), help="the dataset governance must have passed"
+    )
     args = parser.parse_args(argv)
     configure_logging()
     quiet_weasyprint()
     try:
+        require_passed_governance(evidence.path("governance", args.evidence_dir), args.data)
         paths = EvidencePaths(
             args.evidence_dir, args.validation, args.dataset_info, args.dvc_lock, args.data_dvc
         )

@@ -31,6 +31,7 @@ from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.errors import SealauditError
 from pipeline.evidence import TrainSummary
+from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.models.alignment import Alignment, prepare_images
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
 from pipeline.models.checkpoint import save_autoencoder
@@ -241,9 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--params", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--roi-mask", type=Path, default=None, help="mask PNG for roi.kind file")
+    add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
     try:
+        require_passed_governance(args.governance, args.data)
         params = load_section(args.params, "train")
         threads = load_section(args.params, "base").torch_threads
         run(args.data, args.splits, params, args.out, args.roi_mask, torch_threads=threads)

@@ -31,13 +31,14 @@ from pipeline.governance.findings import Finding, collect_findings, plain
 from pipeline.governance.leakage import add_split_facts, leakage_summary
 from pipeline.governance.report import governance_document, write_evidence
 from pipeline.governance.suites import check_parameters, load_suites, run_suites
+from pipeline.governance.version import version_table
 from pipeline.provenance import stage_provenance
 from pipeline.runtime import configure_logging
 
 log = logging.getLogger(__name__)
 
 SECTION = "validate_data"
-TABLES = {"manifest", "images", "composition"}
+TABLES = {"manifest", "images", "composition", "version"}
 SUITES_DIR = "suites"
 REVIEWED_FILES = ("data_dictionary.yaml", "intended_use.yaml")
 
@@ -126,7 +127,12 @@ def run(
         image_table(data_dir, manifest, assignment, params.hash_rows, params.hash_cols)
     )
     composition = composition_table(images)
-    tables = {"manifest": manifest, "images": images, "composition": composition}
+    tables = {
+        "manifest": manifest,
+        "images": images,
+        "composition": composition,
+        "version": version_table(data_dir),
+    }
     results = run_suites(suites, tables, parameters)
     findings = collect_findings(suites, results, params.max_examples, strategy)
     context = {

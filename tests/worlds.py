@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import yaml
 from PIL import Image
 
+from pipeline import evidence
 from pipeline.data.manifest import (
     IMAGES_DIR,
     MASKS_DIR,
@@ -15,7 +19,8 @@ from pipeline.data.manifest import (
     write_dataset_info,
     write_manifest,
 )
-from pipeline.provenance import sha256_file
+from pipeline.evidence import Governance
+from pipeline.provenance import dataset_md5, sha256_file
 
 DEFECT_TYPES = ("channel", "void", "burn")
 
@@ -85,3 +90,45 @@ def write_tiny_dataset(
     info = {"source": "tiny-test", "image_height": height, "image_width": width, "seed": seed}
     write_dataset_info(info, root)
     return root
+
+
+GOVERNANCE_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "evidence" / "validate_data"
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` with a test identity; return its stdout."""
+    identity = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
+    result = subprocess.run(
+        ["git", *identity, *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def commit_data_dvc(data: Path) -> Path:
+    """Record ``data`` in ``<data>.dvc`` (DVC's md5, as `dvc add` writes it) and commit that
+    file in a git repository at ``data``'s parent (created if absent); return the .dvc file."""
+    root = Path(data).parent
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    dvc_file = root / f"{Path(data).name}.dvc"
+    outs = [{"md5": dataset_md5(data), "hash": "md5", "path": Path(data).name}]
+    dvc_file.write_text(yaml.safe_dump({"outs": outs}), encoding="utf-8")
+    git(root, "add", dvc_file.name)
+    git(root, "commit", "-qm", "dataset version")
+    return dvc_file
+
+
+def write_governance(out_dir: Path, data: Path, success: bool = True) -> Path:
+    """The fixture's ``governance.json`` in ``out_dir``, judging ``data`` as it is now (its
+    DVC md5 as ``provenance.data_md5``), passed or failed; return the file."""
+    fixture = evidence.read_file(Governance, GOVERNANCE_FIXTURE / "governance.json")
+    provenance = replace(fixture.provenance, data_md5=dataset_md5(data))
+    document = replace(
+        fixture, success=success, critical_failures=0 if success else 1, provenance=provenance
+    )
+    return evidence.write_to(document, out_dir)
+
+
+def governance_args(data: Path) -> list[str]:
+    """``--governance`` for a stage run on ``data``: a passed record that judged it as it is."""
+    return ["--governance", str(write_governance(Path(data).parent / "validate_data", data))]

@@ -16,7 +16,7 @@ from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, write_splits
 from pipeline.registry.protocol import load_protocol
 from tests.params import section, tiny_train, write_params
-from tests.worlds import write_tiny_dataset
+from tests.worlds import governance_args, write_tiny_dataset
 
 PROTOCOL = Path(__file__).resolve().parents[2] / "validation" / "protocol.yaml"
 PARAMS = (
@@ -49,7 +49,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_splits(_assign(data), root / "splits.csv")
     write_params(root / "params.yaml", PARAMS)
     common = ["--data", str(data), "--splits", str(root / "splits.csv")]
-    common += ["--params", str(root / "params.yaml")]
+    common += ["--params", str(root / "params.yaml"), *governance_args(data)]
     assert train.main([*common, "--out", str(root / "train")]) == 0
     models = ["--models", str(root / "train")]
     assert calibrate.main([*common, *models, "--out", str(root / "calibrate")]) == 0
@@ -79,6 +79,7 @@ def _run(
             "--calibration", str(root / "calibrate"),
             "--params", str(_params(world, test_set)),
             "--out", str(out),
+            *governance_args(world["data"]),
         ]
     )  # fmt: skip
 

@@ -28,6 +28,7 @@ from pipeline.dossier.render import render_html
 from pipeline.registry.tracking import AUDIT_LOG_ENV
 from tests import params as test_params
 from tests.dossier_world import TEMPLATES, fail_inline_capability, make_world
+from tests.worlds import write_governance, write_tiny_dataset
 
 pytestmark = [
     pytest.mark.slow,
@@ -44,6 +45,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[EvidencePaths, Path
     """The inline dossier rendered once by the stage's ``main``."""
     root = tmp_path_factory.mktemp("dossier")
     paths = make_world(root)
+    # the stage's governance gate: the record judged the dataset the stage is given
+    write_governance(paths.evidence_dir / "validate_data", write_tiny_dataset(root / "data", 2, 1))
     params = {
         "render_dossier": {
             "system_name": "sealaudit",
@@ -85,6 +88,8 @@ def _render(paths: EvidencePaths, root: Path) -> int:
             str(paths.data_dvc),
             "--dvc-lock",
             str(paths.dvc_lock),
+            "--data",
+            str(root / "data"),
         ]
     )
 

@@ -14,7 +14,7 @@ from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits, write_splits
 from pipeline.monitoring.fitted import load_monitor
 from tests.params import tiny_train, write_params
-from tests.worlds import write_tiny_dataset
+from tests.worlds import governance_args, write_tiny_dataset
 
 PARAMS = (
     tiny_train()
@@ -81,6 +81,7 @@ def _args(paths: dict[str, Path]) -> list[str]:
         str(paths["splits"]),
         "--params",
         str(paths["params"]),
+        *governance_args(paths["data"]),
     ]
 
 

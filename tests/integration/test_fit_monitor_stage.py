@@ -22,7 +22,7 @@ from pipeline.models.checkpoint import load_autoencoder, save_autoencoder
 from pipeline.models.roi import Roi
 from pipeline.monitoring.fitted import FittedMonitor, MonitorError, check_checkpoint, load_monitor
 from tests.params import write_params
-from tests.worlds import write_tiny_dataset
+from tests.worlds import governance_args, write_tiny_dataset
 
 PARAMS = """\
 base:
@@ -62,6 +62,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_params(params, PARAMS)
     out = root / "out"
     args = ["--data", str(data), "--splits", str(root / "splits.csv"), "--params", str(params)]
+    args += governance_args(data)
     assert fit_monitor.main([*args, "--model", str(root / "model.pt"), "--out", str(out)]) == 0
     return {"root": root, "data": data, "splits": root / "splits.csv", "out": out}
 
@@ -148,6 +149,7 @@ def test_an_unknown_layer_is_a_one_line_error(
     params = tmp_path / "params.yaml"
     write_params(params, PARAMS.replace("layer: enc1", "layer: enc7"))
     args = ["--data", str(world["data"]), "--splits", str(world["splits"]), "--params", str(params)]
+    args += governance_args(world["data"])
     code = fit_monitor.main(
         [*args, "--model", str(world["root"] / "model.pt"), "--out", str(tmp_path / "out")]
     )
@@ -174,6 +176,7 @@ def test_more_kept_features_than_the_layer_has_is_a_one_line_error(
     params = tmp_path / "params.yaml"
     write_params(params, PARAMS.replace(old, new))
     args = ["--data", str(world["data"]), "--splits", str(world["splits"]), "--params", str(params)]
+    args += governance_args(world["data"])
     code = fit_monitor.main(
         [*args, "--model", str(world["root"] / "model.pt"), "--out", str(tmp_path / "out")]
     )
@@ -194,6 +197,7 @@ def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
     aligned = Alignment("band", (0.25, 0.75))
     save_autoencoder(tmp_path / "model.pt", model, "attention_ae", roi, {}, aligned)
     args = ["--data", str(world["data"]), "--splits", str(world["splits"])]
+    args += governance_args(world["data"])
     args += ["--params", str(world["root"] / "params.yaml"), "--model", str(tmp_path / "model.pt")]
     assert fit_monitor.main([*args, "--out", str(tmp_path / "out")]) == 0
     monitor = load_monitor(tmp_path / "out" / "monitor.npz")

@@ -16,7 +16,7 @@ from pipeline.data.splits import write_splits
 from pipeline.errors import SealauditError
 from pipeline.models.checkpoint import load_autoencoder, preprocess_images
 from tests.params import section, tiny_train, write_params
-from tests.worlds import write_tiny_dataset
+from tests.worlds import governance_args, write_tiny_dataset
 
 PARAMS = (
     tiny_train()
@@ -45,7 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def _main(world: tuple[Path, Path], params: Path, out: Path) -> int:
     data, splits = world
     args = ["--data", str(data), "--splits", str(splits), "--params", str(params)]
-    return train.main([*args, "--out", str(out)])
+    return train.main([*args, *governance_args(data), "--out", str(out)])
 
 
 def test_stage_writes_models_histories_curves_and_summary(

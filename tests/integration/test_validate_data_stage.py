@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline import validate_data
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import write_splits
+from pipeline.provenance import dataset_md5
 from tests.params import section, write_params
-from tests.worlds import write_tiny_dataset
+from tests.worlds import git, write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS_YAML = """
@@ -176,3 +182,78 @@ def test_ssi_import_with_official_split_reports_group_leakage_and_date_and_view_
     assert document["dataset"]["split_strategy"] == "official"
     failed_critical = {f.id for f in findings if not f.success and f.severity == "critical"}
     assert failed_critical == {"capture_event_in_one_split"}
+
+
+def _dvc(cwd: Path, *args: str) -> None:
+    env = {**os.environ, "HOME": str(cwd), "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=env, check=True)
+
+
+@pytest.fixture
+def dvc_repo(world: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """A git + DVC repository whose dataset is `dvc add`-ed and committed (the world's data)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(world["data"], repo / "data")
+    git(repo, "init", "-q")
+    _dvc(repo, "init", "-q")
+    _dvc(repo, "add", "-q", "data")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "dataset")
+    return {**world, "data": repo / "data"}
+
+
+def _version_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("DG-12")]
+
+
+def test_committed_dataset_passes_and_its_hash_is_dvcs(
+    dvc_repo: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = yaml.safe_load((dvc_repo["data"].parent / "data.dvc").read_text())
+    assert dataset_md5(dvc_repo["data"]) == recorded["outs"][0]["md5"]
+    assert _main(dvc_repo, "clean.csv", "committed") == 0
+    assert _version_lines(capsys) == []
+    document = json.loads((dvc_repo["root"] / "committed" / "governance.json").read_text())
+    (check,) = [e for e in document["expectations"] if e["id"] == "data_is_committed_version"]
+    assert check["success"] and check["requirement_id"] == "DG-12"
+
+
+def test_an_uncommitted_dataset_change_is_critical_until_committed(
+    dvc_repo: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = dvc_repo["data"].parent
+    committed = dataset_md5(dvc_repo["data"])
+    # an edit the manifest does not see: every other check still passes
+    (dvc_repo["data"] / "notes.txt").write_text("relabelled by hand\n", encoding="utf-8")
+    changed = dataset_md5(dvc_repo["data"])
+    fix = "fix: review the change, then `dvc add data` and commit data.dvc"
+    assert _main(dvc_repo, "clean.csv", "edited") == 1
+    (line,) = _version_lines(capsys)
+    assert line.startswith("DG-12 critical [data_is_committed_version]") and line.endswith(fix)
+    assert changed in line and committed in line
+    # what `dvc repro` does before any stage: re-record data.dvc; still not the committed version
+    _dvc(repo, "add", "-q", "data")
+    assert _main(dvc_repo, "clean.csv", "recorded") == 1
+    assert _version_lines(capsys)[0].startswith("DG-12 critical")
+    git(repo, "commit", "-qam", "dataset: notes reviewed")
+    assert _main(dvc_repo, "clean.csv", "reviewed") == 0
+    assert _version_lines(capsys) == []
+
+
+def test_a_dataset_outside_git_and_dvc_is_reported_not_checked(
+    world: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main(world, "clean.csv", "unversioned") == 0
+    (line,) = _version_lines(capsys)
+    assert line.startswith("DG-12 warning [data_version_checked]: not checked: no data.dvc")
+
+
+def test_a_work_tree_data_dvc_that_is_not_the_committed_one_is_critical(
+    dvc_repo: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    dvc_file = dvc_repo["data"].parent / "data.dvc"
+    committed = dataset_md5(dvc_repo["data"])
+    dvc_file.write_text(dvc_file.read_text().replace(committed, "0" * 32 + ".dir"))
+    assert _main(dvc_repo, "clean.csv", "relabelled") == 1
+    (line,) = _version_lines(capsys)
+    assert f"records {'0' * 32}.dir, not the committed {committed}" in line

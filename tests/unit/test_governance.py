@@ -35,7 +35,7 @@ from pipeline.governance.perceptual import dhash, nearest_in_other_group
 from pipeline.governance.suites import SuiteError, load_suites
 from pipeline.provenance import sha256_file
 from tests.params import raw_section, section
-from tests.worlds import write_tiny_dataset
+from tests.worlds import commit_data_dvc, write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATION = ROOT / "validation"
@@ -121,6 +121,7 @@ def _plant_faults(data: Path, splits: Path) -> dict[str, str]:
 def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("clean")
     data, splits = _world(root)
+    commit_data_dvc(data)  # the committed dataset version (DG-12)
     return _run(data, splits, root / "out")
 
 
@@ -147,7 +148,7 @@ def test_evidence_records_suite_versions_and_requirements(clean: dict[str, Any])
     for item in clean["expectations"]:
         assert item["severity"] in ("critical", "warning")
         assert item["requirement_id"].startswith("DG-") and item["ai_act"]
-    assert {r["id"] for r in clean["requirements"]} == {f"DG-{n:02d}" for n in range(1, 12)}
+    assert {r["id"] for r in clean["requirements"]} == {f"DG-{n:02d}" for n in range(1, 13)}
     assert clean["provenance"]["stage"] == "validate_data"
 
 
