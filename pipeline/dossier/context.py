@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
+from pipeline.dossier.annex_iv import annex_iv_rows, standards_rows
 from pipeline.dossier.criteria import judge
 from pipeline.dossier.evidence import (
     INTENDED_USE,
@@ -98,11 +99,18 @@ def build_context(
         "evidence_digest": digest,
         "generator": f"sealaudit {__version__}",
     }
+    intended_use = data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE))
+    high_risk = intended_use["classification"]["high_risk"]
+    sections = outline(high_risk)
     return {
         "meta": meta,
         "verdict": verdict,
-        "sections": outline(),
-        "intended_use": data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE)),
+        "sections": sections,
+        "compliance": {
+            "annex_iv": annex_iv_rows(sections, high_risk),
+            "standards": standards_rows(),
+        },
+        "intended_use": intended_use,
         "system": data.system_section(documents, mode),
         "data": data.data_section(documents, reviewed["dataset"], reviewed["data.dvc"]),
         "development": data.development_section(documents, paths),
@@ -146,7 +154,8 @@ def build_context(
             reviewed["change_control.yaml"], _label("change_control.yaml")
         ),
         "traceability": _traceability(paths, documents, reviewed, identity, meta, entries),
-        "signatures": records.signatures(entries, identity["model_name"], identity["version"]),
+        "signing": records.signature_block(meta),
+        "audit_trail": records.audit_trail(entries, identity["model_name"], identity["version"]),
         "annexes": {
             "attachments": [
                 [attachment_name(k), k, sha256_file(files[k])[:16]] for k in sorted(files)

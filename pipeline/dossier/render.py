@@ -25,7 +25,7 @@ from pipeline.provenance import sha256_file
 log = logging.getLogger(__name__)
 
 TEMPLATE = "dossier.html.j2"
-STYLESHEET = "dossier.css"
+STYLESHEETS = ("dossier.css", "legal.css")  # in cascade order: the legal framing last
 PDF_VARIANTS = ("pdf/a-3b", "none")
 
 
@@ -68,7 +68,9 @@ def environment(templates_dir: Path) -> jinja2.Environment:
 
 def render_html(context: dict[str, Any], templates_dir: Path) -> str:
     """The dossier as one self-contained HTML document (stylesheet inlined)."""
-    css = (Path(templates_dir) / STYLESHEET).read_text(encoding="utf-8")
+    css = "\n".join(
+        (Path(templates_dir) / name).read_text(encoding="utf-8") for name in STYLESHEETS
+    )
     sections = {section["anchor"]: section for section in context["sections"]}
     template = environment(templates_dir).get_template(TEMPLATE)
     # The stylesheet is a tracked file, not data: it is inserted verbatim into <style>.

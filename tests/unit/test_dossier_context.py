@@ -146,14 +146,14 @@ def test_unregistered_evidence_is_labelled_unregistered(world: EvidencePaths) ->
     assert (meta["model_name"], meta["version"]) == ("sealaudit-monitoring", "unregistered")
 
 
-def test_signatures_come_from_the_audit_log(world: EvidencePaths) -> None:
+def test_audit_trail_comes_from_the_audit_log_and_signatures_stay_blank(
+    world: EvidencePaths,
+) -> None:
     context = build(world)
-    rows = {(r["meaning"], r["name"], r["signed"]) for r in context["signatures"]}
-    assert rows == {
-        ("authored", "", False),
-        ("reviewed", "Ben Okafor", True),
-        ("approved", "Carla Weiss", True),
-    }
+    trail = [(row[0], row[3], row[5]) for row in context["audit_trail"]]
+    assert trail == [("2", "Ben Okafor", "reviewed"), ("3", "Carla Weiss", "approved")]
+    meanings = [row["meaning"] for row in context["signing"]["rows"]]
+    assert meanings == ["authored", "reviewed", "approved"]
     assert context["meta"]["alias"] == "champion"
     assert context["traceability"]["audit"]["status"].startswith("hash chain intact")
 
@@ -200,7 +200,7 @@ def test_without_an_audit_log_the_audit_trail_names_the_command_that_adds_it(
     context = build(dataclasses.replace(world, audit_log=None))
     status = context["traceability"]["audit"]["status"]
     assert "`sealaudit dossier --model sealaudit-inline --version 3` adds it" in status
-    assert not any(row["signed"] for row in context["signatures"])
+    assert context["audit_trail"] == []
     assert context["meta"]["alias"] != "champion"
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from pipeline.dossier.evidence import MissingEvidenceError
 from pipeline.dossier.registers import RISK_REGISTER, AuditEntry, hazards, read_audit_log
-from pipeline.dossier.sections.records import alias_of, risk_section, signatures
+from pipeline.dossier.sections.records import alias_of, audit_trail, risk_section
 from pipeline.registry.audit import AuditError
 from tests.dossier_world import FIXTURE, ROOT
 
@@ -51,14 +51,14 @@ def test_a_register_without_hazards_is_an_error() -> None:
         hazards({"document": "RISK"})
 
 
-def test_audit_entries_give_the_alias_and_the_signatures_of_a_version() -> None:
+def test_audit_entries_give_the_alias_and_the_audit_trail_of_a_version() -> None:
     entries = read_audit_log(AUDIT_LOG)
     assert [e.seq for e in entries] == [1, 2, 3]
     assert (alias_of(entries, MODEL, "3"), alias_of(entries, MODEL, "2")) == ("champion", "none")
-    rows = {row["meaning"]: row for row in signatures(entries, MODEL, "3")}
-    assert (rows["reviewed"]["name"], rows["approved"]["name"]) == ("Ben Okafor", "Carla Weiss")
-    assert rows["approved"]["record"] == f"audit entry 3 ({entries[2].hash[:12]})"
-    assert not rows["authored"]["signed"]
+    rows = {row[5]: row for row in audit_trail(entries, MODEL, "3")}
+    assert (rows["reviewed"][3], rows["approved"][3]) == ("Ben Okafor", "Carla Weiss")
+    assert rows["approved"][6] == entries[2].hash[:12]
+    assert "authored" not in rows
 
 
 def test_an_entry_recorded_before_roles_reads_as_not_recorded(tmp_path: Path) -> None:
@@ -66,8 +66,8 @@ def test_an_entry_recorded_before_roles_reads_as_not_recorded(tmp_path: Path) ->
     del lines[2]["role"]
     log = tmp_path / "audit.jsonl"
     log.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    rows = {row["meaning"]: row for row in signatures(read_audit_log(log), MODEL, "3")}
-    assert rows["approved"]["role"] == "not recorded"
+    rows = {row[5]: row for row in audit_trail(read_audit_log(log), MODEL, "3")}
+    assert rows["approved"][4] == "not recorded"
 
 
 def test_an_entry_without_a_signer_fails_naming_the_entry(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.dossier.blocks import blocks, control_line, find_key
+from pipeline.dossier import legal
+from pipeline.dossier.blocks import blocks, control_line
 from pipeline.dossier.evidence import Documents, EvidencePaths, MissingEvidenceError
 from pipeline.dossier.figures import figure
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_sig, fmt_value, humanize
@@ -16,12 +17,13 @@ SPLIT_ORDER = ("train", "val", "test", "stream")
 
 
 def intended_use_section(intended_use: Any, label: str) -> dict[str, Any]:
-    """Intended use as generic blocks, plus the user's high-risk classification if stated."""
-    classification = find_key(intended_use, "classif", "high_risk", "risk_class")
+    """Intended use as generic blocks, and apart from them the user's classification statement
+    and CSA process-risk classes (read strictly: ``pipeline.dossier.legal``)."""
     return {
         "control": control_line(intended_use, label),
-        "blocks": blocks(intended_use),
-        "classification": fmt_value(classification) if classification is not None else None,
+        "blocks": blocks(intended_use, skip=("classification", "csa_features")),
+        "classification": legal.classification(intended_use),
+        "csa": legal.csa_features(intended_use),
     }
 
 

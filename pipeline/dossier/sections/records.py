@@ -1,4 +1,4 @@
-"""Context sections 11-16 and the signature block: reviewed plans, lineage and records."""
+"""Context sections 11-16, the signature block and the audit trail: plans, lineage, records."""
 
 from __future__ import annotations
 
@@ -82,32 +82,47 @@ def alias_of(entries: list[AuditEntry], model_name: str, version: str) -> str:
     return ", ".join(held) if held else "none"
 
 
-def signatures(entries: list[AuditEntry], model_name: str, version: str) -> list[dict]:
-    """Signature rows for this version: signed ones from the log, the rest left to be signed."""
-    signed = [
-        e
+# What each hand signature on the printout means (21 CFR 11.50(a)(3)); our wording.
+SIGNATURE_MEANINGS = {
+    "authored": "I prepared this dossier from the evidence it names.",
+    "reviewed": "I reviewed the evidence and this dossier against the protocol.",
+    "approved": "I approve this model version for its intended use on the verdict stated.",
+}
+UNSIGNED = "UNSIGNED DRAFT \u2014 not a record"
+
+
+def signature_block(meta: dict[str, Any]) -> dict[str, Any]:
+    """The hand-signature block: one row per meaning, bound to this dossier's identity.
+
+    The PDF's own sha256 exists only after rendering (``<stem>.pdf.sha256``), so the block
+    binds to what is known at render time, the dossier id and the evidence sha256, and leaves
+    a field for the PDF's sha256 to be copied by the signer.
+    """
+    stem = f"{meta['model_name']}-v{meta['version']}"
+    return {
+        "banner": UNSIGNED,
+        "binding": f"Dossier {meta['dossier_id']}, evidence sha256 {meta['evidence_digest']}",
+        "sidecar": f"{stem}.pdf.sha256",
+        "rows": [{"meaning": m, "text": SIGNATURE_MEANINGS[m]} for m in MEANINGS],
+    }
+
+
+def audit_trail(entries: list[AuditEntry], model_name: str, version: str) -> list[list[str]]:
+    """The registry's alias moves for this version (21 CFR 11.10(e) audit trail): records of
+    who moved an alias, not signatures of this dossier."""
+    return [
+        [
+            fmt(e.seq),
+            e.signed_at,
+            f"{e.action} {e.alias or 'champion'}",
+            e.signer,
+            e.role or NOT_RECORDED,
+            e.meaning,
+            e.hash[:12],
+        ]
         for e in model_entries(entries, model_name)
         if str(e.version) == str(version) and e.action in ALIAS_ACTIONS
     ]
-    rows = [
-        {
-            "name": e.signer,
-            "role": e.role or NOT_RECORDED,
-            "date": e.signed_at,
-            "meaning": e.meaning,
-            "record": f"audit entry {e.seq} ({e.hash[:12]})",
-            "signed": True,
-        }
-        for e in signed
-    ]
-    done = {row["meaning"] for row in rows}
-    rows += [
-        {"name": "", "role": "", "date": "", "meaning": meaning, "record": "", "signed": False}
-        for meaning in MEANINGS
-        if meaning not in done
-    ]
-    order = {meaning: index for index, meaning in enumerate(MEANINGS)}
-    return sorted(rows, key=lambda row: order.get(row["meaning"], len(order)))
 
 
 def audit_section(
