@@ -308,3 +308,12 @@ def test_print_checks_fail_on_a_deliberately_broken_template(tmp_path: Path) -> 
     assert any("a Python dict" in f for f in printcheck.forbidden_tokens(pages))
     assert any("Python's None" in f for f in printcheck.forbidden_tokens(pages))
     assert "Figure 1 is never referred to" in " ".join(printcheck.unreferenced_figures(pages))
+
+
+def test_the_inline_score_is_named_as_the_glossary_defines_it(
+    world: tuple[EvidencePaths, Path],
+) -> None:
+    _, out = world
+    text = pdf_text(out / f"{STEM}.pdf")
+    assert "Inline score (four_ms_ssim_path) The score the inline mode decides with" in text
+    assert "1 - 4-MS-SSIM (the map's mean); with" not in text
