@@ -43,7 +43,7 @@ def block(heading: str, value: Any) -> dict[str, Any]:
 
 def _item_text(item: Any) -> str:
     if isinstance(item, dict):
-        return "; ".join(f"{humanize(k)}: {fmt_value(v)}" for k, v in item.items())
+        return fmt_value(item)
     return fmt_value(item) if not isinstance(item, str) else item.strip()
 
 

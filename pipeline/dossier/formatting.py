@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
+
+from markupsafe import Markup, escape
 
 NOT_RECORDED = "not recorded"
 
@@ -64,18 +68,100 @@ def fmt_signed(value: float | None, digits: int = 3) -> str:
     return text.replace("-", "\u2212")
 
 
-def humanize(key: str) -> str:
-    """A YAML/JSON key as a heading (``false_reject_rate`` -> ``False reject rate``)."""
-    words = str(key).replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:]
+# Words a heading keeps in their proper spelling (``auroc`` -> ``AUROC``, ``ai act`` -> ``AI Act``).
+ACRONYMS = {
+    "ai": "AI",
+    "aupr": "AUPR",
+    "auroc": "AUROC",
+    "ci": "CI",
+    "cpu": "CPU",
+    "cramers": "Cramér's",
+    "cusum": "CUSUM",
+    "dvc": "DVC",
+    "ewma": "EWMA",
+    "f1": "F1",
+    "fpr": "FPR",
+    "gpu": "GPU",
+    "gx": "GX",
+    "id": "ID",
+    "iou": "IoU",
+    "mae": "MAE",
+    "mlflow": "MLflow",
+    "mse": "MSE",
+    "pod": "POD",
+    "pro": "PRO",
+    "psnr": "PSNR",
+    "roi": "ROI",
+    "sd": "SD",
+    "ssim": "SSIM",
+    "tpr": "TPR",
+}
+PHRASES = {"AI act": "AI Act", "Cramér's v": "Cramér's V"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][\d:.+Z-]+)?$")
+
+
+def humanize(key: Any) -> str:
+    """A YAML/JSON key as a heading (``false_reject_rate`` -> ``False reject rate``, ``auroc`` ->
+    ``AUROC``); a date or number used as a key stays as written (``2024-03-01``)."""
+    if isinstance(key, datetime.date):
+        return key.isoformat()
+    text = str(key).strip()
+    if ISO_DATE.match(text) or not re.search(r"[A-Za-z]", text):
+        return text
+    words = [ACRONYMS.get(w.lower(), w) for w in text.replace("_", " ").replace("-", " ").split()]
+    heading = " ".join(words)
+    heading = heading[:1].upper() + heading[1:]
+    for phrase, proper in PHRASES.items():
+        heading = heading.replace(phrase, proper)
+    return heading
 
 
 def fmt_value(value: Any) -> str:
-    """Any scalar or short list as text, for generic key/value tables."""
+    """Any YAML/JSON value for a table cell, rendered by type: numbers at fixed significance,
+    dates as ISO dates, short scalar lists inline, longer lists as bullet lists and mappings as
+    small tables (HTML ``Markup``), never a Python ``repr``."""
     if isinstance(value, float):
-        return fmt_sig(value, 6)
-    if isinstance(value, list | tuple):
-        return ", ".join(fmt_value(v) for v in value) if value else "none"
+        return fmt_sig(value, 4)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, dict):
-        return "; ".join(f"{humanize(k)}: {fmt_value(v)}" for k, v in value.items())
+        return _mapping_html(value) if value else "none"
+    if isinstance(value, list | tuple):
+        return _list_html(list(value))
     return fmt(value)
+
+
+def _list_html(values: list[Any]) -> str:
+    if not values:
+        return "none"
+    if all(not isinstance(v, dict | list | tuple) for v in values) and len(values) <= 6:
+        return escape(", ".join(str(fmt_value(v)) for v in values))
+    return Markup('<ul class="cell">{}</ul>').format(
+        Markup("").join(Markup("<li>{}</li>").format(fmt_value(v)) for v in values)
+    )
+
+
+def _mapping_html(mapping: dict[Any, Any]) -> str:
+    """A mapping of like mappings is a grid (outer keys as rows), any other a key/value table."""
+    inner = [v for v in mapping.values() if isinstance(v, dict)]
+    columns = list(dict.fromkeys(k for v in inner for k in v))
+    scalar = all(not isinstance(x, dict | list) for v in inner for x in v.values())
+    if len(inner) == len(mapping) and scalar and len(columns) <= 6:
+        head = Markup("").join(Markup("<th>{}</th>").format(humanize(c)) for c in ["", *columns])
+        body = Markup("").join(
+            Markup("<tr><th>{}</th>{}</tr>").format(
+                humanize(k),
+                Markup("").join(
+                    Markup('<td class="num">{}</td>').format(fmt_value(v.get(c))) for c in columns
+                ),
+            )
+            for k, v in mapping.items()
+        )
+        return Markup(
+            '<table class="cell"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+        ).format(head, body)
+    rows = Markup("").join(
+        Markup("<tr><th>{}</th><td>{}</td></tr>").format(humanize(k), fmt_value(v))
+        for k, v in mapping.items()
+    )
+    return Markup('<table class="cell"><tbody>{}</tbody></table>').format(rows)

@@ -49,7 +49,22 @@ class Hazard:
         if unknown or missing:
             problem = f"unknown key {unknown[0]!r}" if unknown else f"key {missing[0]!r} missing"
             raise MissingEvidenceError(f"{where}: hazard {raw.get('id', '?')}: {problem}; {fix}")
+        for key in ("controls", "verification"):
+            _require_text_items(raw[key], f"{where}: hazard {raw['id']}: {key}")
         return cls(**raw)
+
+
+def _require_text_items(items: Any, where: str) -> None:
+    """A list of plain strings; YAML reads ``- Name: text`` as a mapping, which would print as a
+    Python dict, so such an item is an error telling how to quote it."""
+    if not isinstance(items, list):
+        raise MissingEvidenceError(f"{where}: not a list; fix {RISK_REGISTER}")
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise MissingEvidenceError(
+                f"{where}[{index}] is a {type(item).__name__}, not text ({item!r}); "
+                f"quote it in {RISK_REGISTER} (a ': ' inside an unquoted item makes a mapping)"
+            )
 
 
 def hazards(register: Any, where: str = RISK_REGISTER) -> list[Hazard]:

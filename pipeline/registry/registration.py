@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_DESCRIPTIONS = {
-    "inline": "Inline inspection: autoencoder + 4-MS-SSIM score; rejects a pouch when "
-    "score > threshold (arXiv 2509.05796).",
+    "inline": "Inline inspection: autoencoder reconstruction scored by the 4-MS-SSIM heatmap "
+    "and the cross-seal path map (four_ms_ssim_path); rejects a pouch when score > threshold "
+    "(arXiv 2509.05796).",
     "monitoring": "Process monitoring: Mahalanobis distance of randomly kept encoder features "
     "(RFD-MD, arXiv 2509.05796).",
 }

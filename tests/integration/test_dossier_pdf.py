@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from pipeline import render_dossier
+from pipeline.dossier import printcheck
 from pipeline.dossier.context import build_context
 from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.outline import SECTIONS
@@ -38,6 +40,7 @@ pytestmark = [
     ),
 ]
 STEM = "sealaudit-inline-v3"
+PRINT_ARTEFACTS_ENV = "SEALAUDIT_PRINT_ARTEFACTS"
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +257,68 @@ def test_a_render_that_fails_mid_pdf_keeps_the_previous_release_whole(
     with pytest.raises(OSError, match="No space left"):
         produce_dossier(paths, "inline", params, "sealaudit-inline", TEMPLATES, out)
     assert {path.name: path.read_bytes() for path in sorted(out.iterdir())} == released
+
+
+def print_artefacts(tmp_path: Path, name: str) -> Path:
+    """Where page PNGs go: ``$SEALAUDIT_PRINT_ARTEFACTS`` (kept by CI) or the test's tmp dir."""
+    root = os.environ.get(PRINT_ARTEFACTS_ENV)
+    return (Path(root) if root else tmp_path) / name
+
+
+def test_print_quality_is_checked_by_machine(
+    world: tuple[EvidencePaths, Path], tmp_path: Path
+) -> None:
+    """No text outside the printable box, no sparse page mid-section, no caption parted from
+    its table, no raw dict or None, every figure referred to; pages kept as PNGs."""
+    _, out = world
+    pdf = out / f"{STEM}.pdf"
+    pages = printcheck.read_pages(pdf)
+    findings = printcheck.all_findings(pages, [section.title for section in SECTIONS])
+    pngs = printcheck.render_pngs(pdf, print_artefacts(tmp_path, "fixture-dossier"))
+    assert len(pngs) == len(pages)
+    assert findings == [], "\n".join(findings)
+
+
+# Tables wider than the page; each subsection on a page of its own (sparse pages mid-section).
+BROKEN_CSS = "\ntable.numbered { width: 135%; }\nh2 { break-before: page; }\n"
+FIGURE_REFERENCE = (
+    '<p>Figure <a class="figref" href="#fig-architecture"></a>'
+    " shows the data flow of both modes.</p>"
+)
+
+
+def test_print_checks_fail_on_a_deliberately_broken_template(tmp_path: Path) -> None:
+    """Tables wider than the page, pages left mostly blank mid-section, a raw dict and a figure
+    nobody cites are caught (an orphaned caption: tests/unit/test_dossier_printcheck.py)."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    css = templates / "dossier.css"
+    css.write_text(css.read_text(encoding="utf-8") + BROKEN_CSS, encoding="utf-8")
+    system = templates / "partials" / "_system.html.j2"
+    text = system.read_text(encoding="utf-8")
+    assert FIGURE_REFERENCE in text
+    system.write_text(text.replace(FIGURE_REFERENCE, "<p>{{ {'raw': None} }}</p>"), "utf-8")
+    paths = make_world(tmp_path)
+    params = test_params.section(
+        "render_dossier", modes=("inline",), gallery_per_kind=1, pdf_variant="none"
+    )
+    sidecar = produce_dossier(
+        paths, "inline", params, "sealaudit-inline", templates, tmp_path / "o"
+    )
+    pdf = tmp_path / "o" / sidecar["pdf"]
+    pages = printcheck.read_pages(pdf)
+    printcheck.render_pngs(pdf, print_artefacts(tmp_path, "broken-template"))
+    assert printcheck.text_outside_box(pages)
+    assert printcheck.sparse_pages(pages, [section.title for section in SECTIONS])
+    assert any("a Python dict" in f for f in printcheck.forbidden_tokens(pages))
+    assert any("Python's None" in f for f in printcheck.forbidden_tokens(pages))
+    assert "Figure 1 is never referred to" in " ".join(printcheck.unreferenced_figures(pages))
+
+
+def test_the_inline_score_is_named_as_the_glossary_defines_it(
+    world: tuple[EvidencePaths, Path],
+) -> None:
+    _, out = world
+    text = pdf_text(out / f"{STEM}.pdf")
+    assert "Inline score (four_ms_ssim_path) The score the inline mode decides with" in text
+    assert "1 - 4-MS-SSIM (the map's mean); with" not in text

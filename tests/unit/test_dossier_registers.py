@@ -46,6 +46,17 @@ def test_a_renamed_hazard_key_fails_naming_the_file_and_key() -> None:
         hazards(raw)
 
 
+def test_an_unquoted_item_that_yaml_reads_as_a_mapping_is_an_error() -> None:
+    """``- Traceability section: lineage`` is a dict to YAML; printed it would read ``{'...``."""
+    raw = register()
+    assert all(isinstance(item, str) for h in raw["hazards"] for item in h["verification"])
+    raw["hazards"][7]["verification"] = yaml.safe_load("- Traceability section: lineage chain")
+    with pytest.raises(MissingEvidenceError) as error:
+        hazards(raw)
+    message = str(error.value)
+    assert "hazard HZ-08: verification[0] is a dict" in message and "quote it in" in message
+
+
 def test_a_register_without_hazards_is_an_error() -> None:
     with pytest.raises(MissingEvidenceError, match="no 'hazards' list"):
         hazards({"document": "RISK"})
