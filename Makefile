@@ -19,12 +19,14 @@ export DO_NOT_TRACK := 1
 
 demo: install data repro
 
+# Both write the JUnit XML that `sealaudit dossier --test-results` attaches to a dossier (its
+# CSA assurance records and traceability matrix name the tests of this run).
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --junitxml=reports/test-results/junit.xml
 
 # The unit tests and quick integration tests only (no end-to-end stage runs).
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --junitxml=reports/test-results/junit.xml
 
 # After `make demo` on a fresh clone: only dvc.lock changed, prepare..evaluate reproduced the
 # committed lock entries byte for byte, no record says "dirty" (README: Reproducible records).

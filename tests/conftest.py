@@ -1,4 +1,5 @@
-"""Session-wide test settings: the audit key lives in the test's temporary tree, never in ~."""
+"""Session-wide test settings: the audit key lives in the test's temporary tree, never in ~;
+``@pytest.mark.assures(...)`` reaches the JUnit XML the dossier reads."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from collections.abc import Iterator
 
 import pytest
 
+from pipeline.dossier.junit import ASSURES
 from pipeline.registry.audit_key import KEY_FILE_ENV
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each ``assures`` marker argument becomes a ``<property name="assures">`` of the test's
+    JUnit record (``pytest --junitxml``), so the dossier names tests from the run itself."""
+    for item in items:
+        for marker in item.iter_markers(ASSURES):
+            item.user_properties.extend((ASSURES, str(arg)) for arg in marker.args)
 
 
 @pytest.fixture(scope="session", autouse=True)

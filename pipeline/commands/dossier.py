@@ -5,8 +5,9 @@ The evidence is read back from the version's MLflow run (what it was registered 
 from today's ``artifacts/``; the reviewed files come from ``--validation``. What only the
 registry holds, and what the ``render_dossier`` stage therefore leaves out (its inputs are
 declared in dvc.yaml), comes from the registry as it is now: the signatures and audit trail
-of the audit log and, with ``--compare``, the comparison with the version holding the champion
-alias.
+of the audit log, with ``--compare`` the comparison with the version holding the champion
+alias and, with ``--test-results FILE``, the test run the CSA assurance records and the
+traceability matrix name.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data-dvc", type=Path, default=Path("data.dvc"))
     parser.add_argument("--audit-log", type=Path, default=None)
     parser.add_argument(
+        "--test-results",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="attach a test run's JUnit XML (`make test` writes reports/test-results/junit.xml): "
+        "the CSA assurance records and the traceability matrix name its tests",
+    )
+    parser.add_argument(
         "--compare",
         action="store_true",
         help="compare with the version holding the champion alias (register.champion_alias)",
@@ -45,11 +54,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _dossier(args: argparse.Namespace) -> int:
     from pipeline.dossier.evidence import EvidencePaths
+    from pipeline.dossier.junit import read_junit
     from pipeline.dossier.produce import champion_evidence, produce_dossier
     from pipeline.dossier.registry_evidence import fetch_version
     from pipeline.dossier.render import quiet_weasyprint
     from pipeline.registry.tracking import connect, default_audit_log
 
+    if args.test_results is not None:
+        read_junit(args.test_results)  # a bad file fails before the registry is asked
     quiet_weasyprint()
     params = load_section(args.params, "render_dossier")
     register_params = load_section(args.params, "register")
@@ -65,6 +77,7 @@ def _dossier(args: argparse.Namespace) -> int:
             records["dvc.lock"],
             records["data.dvc"],
             args.audit_log or default_audit_log(),
+            args.test_results,
         )
         alias = register_params.champion_alias
         with (

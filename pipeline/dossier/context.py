@@ -26,6 +26,7 @@ from pipeline.dossier.evidence import (
     read_yaml,
 )
 from pipeline.dossier.formatting import NOT_RECORDED
+from pipeline.dossier.junit import SOURCE_DIR, results_file
 from pipeline.dossier.outline import outline
 from pipeline.dossier.registers import AuditEntry, read_audit_log
 from pipeline.dossier.sections import data, records, residual, studies
@@ -37,6 +38,7 @@ from pipeline.dossier.sections.thresholds import (
     robustness_section,
     threshold_section,
 )
+from pipeline.dossier.sections.verification import verification_section
 from pipeline.evidence import Evaluation, Mode
 from pipeline.provenance import sha256_file
 from pipeline.registry.protocol import load_protocol
@@ -154,6 +156,15 @@ def build_context(
             reviewed["change_control.yaml"], _label("change_control.yaml")
         ),
         "traceability": _traceability(paths, documents, reviewed, identity, meta, entries),
+        "verification": verification_section(
+            paths.test_results,
+            reviewed,
+            protocol,
+            verdict,
+            documents.governance,
+            files,
+            _command(identity),
+        ),
         "signing": records.signature_block(meta),
         "audit_trail": records.audit_trail(entries, identity["model_name"], identity["version"]),
         "annexes": {
@@ -203,6 +214,8 @@ def digest_files(paths: EvidencePaths) -> dict[str, Path]:
     files["data.dvc"] = Path(paths.data_dvc)
     if Path(paths.dvc_lock).is_file():
         files["dvc.lock"] = Path(paths.dvc_lock)
+    if paths.test_results is not None:
+        files[f"{SOURCE_DIR}/{Path(paths.test_results).name}"] = results_file(paths.test_results)
     return files
 
 

@@ -67,6 +67,8 @@ class EvidencePaths:
         dvc_lock: ``dvc.lock``.
         data_dvc: ``data.dvc``.
         audit_log: the registry's append-only audit log, if any (signatures).
+        test_results: a test run's JUnit XML to attach (``sealaudit dossier --test-results``),
+            if any: the CSA assurance records and the traceability matrix name its tests.
     """
 
     evidence_dir: Path
@@ -75,6 +77,7 @@ class EvidencePaths:
     dvc_lock: Path
     data_dvc: Path
     audit_log: Path | None = None
+    test_results: Path | None = None
 
     def evidence(self, key: str) -> Path:
         """Path of a named evidence document (a key of ``pipeline.evidence.DOCUMENTS``)."""

@@ -10,6 +10,7 @@ prints what was assessed, not what the software assumes.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 from pipeline.dossier.evidence import MissingEvidenceError
@@ -111,21 +112,32 @@ def classification(intended_use: Any) -> dict[str, Any]:
     }
 
 
-def csa_features(intended_use: Any) -> list[list[str]]:
-    """Per feature: intended use, CSA process risk, justification and assurance activity."""
+def csa_entries(intended_use: Any) -> list[dict[str, str]]:
+    """Per feature: its id (what tests name in ``@pytest.mark.assures``), intended use, CSA
+    process risk, justification and assurance activity."""
     items = intended_use.get("csa_features") if isinstance(intended_use, dict) else None
     if not isinstance(items, list) or not items:
         raise MissingEvidenceError(
             f"{WHERE}: no 'csa_features' list; state the process risk of each feature"
         )
-    rows = []
+    entries = []
     for index, item in enumerate(items):
         where = f"csa_features[{index}]"
-        entry = _mapping(item, where, set(CSA_FEATURE))
+        entry = _mapping(item, where, {"id", *CSA_FEATURE})
         if entry["process_risk"] not in PROCESS_RISKS:
             raise MissingEvidenceError(
                 f"{WHERE}: {where}.process_risk {entry['process_risk']!r}: use one of "
                 f"{list(PROCESS_RISKS)}"
             )
-        rows.append([_text(entry[key], f"{where}.{key}") for key in CSA_FEATURE])
-    return rows
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", str(entry["id"])):
+            raise MissingEvidenceError(
+                f"{WHERE}: {where}.id {entry['id']!r}: use lower-case letters, digits and _ "
+                "(the id tests name in @pytest.mark.assures)"
+            )
+        entries.append({key: _text(entry[key], f"{where}.{key}") for key in ("id", *CSA_FEATURE)})
+    return entries
+
+
+def csa_features(intended_use: Any) -> list[list[str]]:
+    """Per feature: intended use, CSA process risk, justification and assurance activity."""
+    return [[entry[key] for key in CSA_FEATURE] for entry in csa_entries(intended_use)]

@@ -203,7 +203,14 @@ SECTIONS = (
             b("21 CFR 11.10(e): audit trail"),
             b("ISO 13485:2016 4.2.5"),
         ),
-        ("dvc.lock", "data.dvc", "register/registration.json", "registry audit log"),
+        (
+            "dvc.lock",
+            "data.dvc",
+            "register/registration.json",
+            "registry audit log",
+            "validation/risk_register.yaml",
+            "test-results/junit.xml (when attached)",
+        ),
     ),
     Section(
         "acceptance",
@@ -217,9 +224,13 @@ SECTIONS = (
     ),
     Section(
         "annexes",
-        "Annexes: evidence, test log, glossary",
-        (a("Annex IV 2(g): test logs"), b("21 CFR 11.10(e)")),
-        ("PDF attachments",),
+        "Annexes: evidence, test log, CSA assurance records, glossary",
+        (
+            a("Annex IV 2(g): test logs"),
+            b("21 CFR 11.10(e)"),
+            v("FDA CSA (final, 3 Feb 2026): assurance record per feature"),
+        ),
+        ("PDF attachments", "test-results/junit.xml (when attached)"),
     ),
 )
 

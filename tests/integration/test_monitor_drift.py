@@ -80,6 +80,7 @@ def _batch(source: Path, target: Path, lots: set[str]) -> Path:
     return target
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 def test_in_control_lots_stay_quiet_and_every_image_is_recorded(world: dict[str, Path]) -> None:
     code, report = _monitor(world, world["root"] / "in_control", "quiet")
     assert code == 0 and report["alarm"] is False, report["alarm_sources"]
@@ -95,6 +96,7 @@ def test_in_control_lots_stay_quiet_and_every_image_is_recorded(world: dict[str,
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 def test_a_drift_raises_the_alarm_in_the_batch_where_it_starts(
     world: dict[str, Path], tmp_path: Path
 ) -> None:

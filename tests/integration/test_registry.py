@@ -176,6 +176,7 @@ def _experiment_id(registry: Registry) -> str:
     return registry.client.get_experiment_by_name(section("register").experiment_name).experiment_id
 
 
+@pytest.mark.assures("inline_reject", "HZ-04")
 def test_failing_version_is_refused_with_each_unmet_criterion(
     registry: Registry, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -225,6 +226,7 @@ def test_shadow_takes_a_version_that_fails_capability_and_says_so(
     assert "no stated meaning" in capsys.readouterr().err
 
 
+@pytest.mark.assures("AC-DOC-1", "HZ-04")
 @pytest.mark.usefixtures("registry")
 def test_version_without_its_dossier_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["promote", INLINE, "3", *SIGN]) == 1
@@ -302,6 +304,7 @@ def _tampered_copy(registry: Registry, tmp_path: Path, how: str) -> Path:
     return copy
 
 
+@pytest.mark.assures("HZ-08")
 @pytest.mark.parametrize("how", ["edit", "delete", "truncate"])
 def test_audit_verify_fails_on_a_tampered_copy(
     registry: Registry, tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]

@@ -117,6 +117,7 @@ def server(world: World) -> Iterator[str]:
         stop_process_group(process)
 
 
+@pytest.mark.assures("inline_reject")
 def test_server_answers_with_score_and_decision(world: World, server: str) -> None:
     images = [base64.b64encode(p.read_bytes()).decode() for p in world.images]
     payload = {"dataframe_split": {"columns": ["image"], "data": [[i] for i in images]}}
@@ -133,6 +134,7 @@ def test_server_answers_with_score_and_decision(world: World, server: str) -> No
     assert {"PASS", "REJECT"} == set(expected)  # both decisions exercised
 
 
+@pytest.mark.assures("inline_reject", "HZ-06")
 def test_server_accepts_paths_and_rejects_garbage(world: World, server: str) -> None:
     path = str(world.images[-1])
     status, answer = _post(
@@ -156,6 +158,7 @@ def test_server_accepts_paths_and_rejects_garbage(world: World, server: str) -> 
     assert status == 400
 
 
+@pytest.mark.assures("inline_reject", "threshold_configuration", "HZ-06")
 def test_inspect_prints_decisions_writes_heatmaps_and_survives_a_bad_image(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

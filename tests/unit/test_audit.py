@@ -70,6 +70,7 @@ def test_entry_records_part_11_signature_facts(log_path: Path) -> None:
     assert entry["hash"] == entry_hash(entry)
 
 
+@pytest.mark.assures("HZ-08")
 def test_edited_line_is_detected(log_path: Path) -> None:
     lines = log_path.read_text().splitlines()
     edited = json.loads(lines[1])
@@ -81,6 +82,7 @@ def test_edited_line_is_detected(log_path: Path) -> None:
     assert any("line 2" in p and "edited" in p for p in report.problems)
 
 
+@pytest.mark.assures("HZ-08")
 def test_edit_with_recomputed_hash_breaks_the_next_link(log_path: Path) -> None:
     lines = log_path.read_text().splitlines()
     edited = json.loads(lines[0])
@@ -92,6 +94,7 @@ def test_edit_with_recomputed_hash_breaks_the_next_link(log_path: Path) -> None:
     assert any("line 2" in p and "prev_hash" in p for p in problems)
 
 
+@pytest.mark.assures("HZ-08")
 def test_deleted_middle_line_is_detected(log_path: Path) -> None:
     lines = log_path.read_text().splitlines()
     _rewrite(log_path, [lines[0], lines[2]])
@@ -205,6 +208,7 @@ def _forge(path: Path) -> dict:
     return forged
 
 
+@pytest.mark.assures("HZ-08")
 def test_a_forged_line_with_a_correct_hash_fails_only_the_keyed_check(log_path: Path) -> None:
     _forge(log_path)
     assert verify_log(log_path).ok  # the plain chain cannot tell ...

@@ -66,6 +66,7 @@ def _by_id(results: list[dict]) -> dict[str, dict]:
     return {r["id"]: r for r in results}
 
 
+@pytest.mark.assures("AC-GOV-1", "AC-DOC-1", "AC-CAP-1", "AC-FR-1")
 def test_passing_evidence_meets_every_criterion() -> None:
     results = evaluate_criteria(_evidence(), PROTOCOL)
     assert [r["id"] for r in results] == [c.id for c in load_protocol(PROTOCOL).criteria]
@@ -108,6 +109,7 @@ def _false_reject(**changes: object) -> Callable[[Judged], Judged]:
     return change
 
 
+@pytest.mark.assures("AC-GOV-1", "AC-DOC-1", "AC-CAP-1", "AC-FR-1", "HZ-04")
 @pytest.mark.parametrize(
     ("change", "failed"),
     [
@@ -132,6 +134,7 @@ def test_each_shortfall_fails_exactly_its_criterion(
     assert [r["id"] for r in unmet(results)] == [failed]
 
 
+@pytest.mark.assures("inline_reject", "AC-CAP-1", "HZ-09")
 def test_a_failed_requirement_says_which_and_by_how_much() -> None:
     results = _by_id(
         evaluate_criteria(_requirement("REQ-CHANNEL", a90_95=0.41)(_evidence()), PROTOCOL)

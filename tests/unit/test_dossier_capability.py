@@ -112,6 +112,7 @@ def test_passing_evidence_gives_one_row_per_requirement_and_the_figures(
     assert protocol["Protocol predates the test"].startswith("unknown")
 
 
+@pytest.mark.assures("dossier_generator", "HZ-09")
 def test_failing_requirement_is_fail_with_its_shortfall_and_a_residual_risk(
     world: EvidencePaths,
 ) -> None:

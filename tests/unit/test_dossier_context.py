@@ -85,6 +85,7 @@ def test_sections_follow_the_outline(world: EvidencePaths) -> None:
     assert all(s["clauses"] and s["evidence"] for s in context["sections"])
 
 
+@pytest.mark.assures("dossier_generator")
 def test_passing_evidence_gives_pass(world: EvidencePaths) -> None:
     verdict = build(world)["verdict"]
     assert verdict["label"] == "PASS" and verdict["unmet"] == []
@@ -100,6 +101,7 @@ def test_passing_evidence_gives_pass(world: EvidencePaths) -> None:
     assert verdict["protocol"]["deviations"][0].startswith("evidence judged under another")
 
 
+@pytest.mark.assures("dossier_generator")
 def test_failing_model_gets_fail_with_the_unmet_requirement(world: EvidencePaths) -> None:
     fail_inline_capability(world.evidence_dir, "REQ-CHANNEL", 0.41)
     verdict = build(world)["verdict"]
@@ -117,6 +119,7 @@ def test_a_comparator_below_reference_does_not_fail_the_verdict(world: EvidenceP
     assert (miss["observed"], miss["result"]) == ("0.35", "FAIL")
 
 
+@pytest.mark.assures("dossier_generator")
 @pytest.mark.parametrize(
     "relative",
     ["evaluate/evaluation.json", "fit_monitor/monitor_summary.json", "evaluate/roc_inline.png"],
@@ -158,6 +161,7 @@ def test_audit_trail_comes_from_the_audit_log_and_signatures_stay_blank(
     assert context["traceability"]["audit"]["status"].startswith("hash chain intact")
 
 
+@pytest.mark.assures("dossier_generator", "HZ-08")
 def test_dossier_id_changes_when_any_evidence_changes(world: EvidencePaths) -> None:
     before = build(world)["meta"]["dossier_id"]
     edit_json(world.evidence(key="governance"), lambda g: g.update(warnings=2))

@@ -145,6 +145,7 @@ def test_csa_process_risk_is_stated_per_feature(rendered: tuple) -> None:
     assert "3 February 2026" in html
 
 
+@pytest.mark.assures("dossier_generator")
 def test_an_unsigned_dossier_says_so_and_binds_its_signatures(rendered: tuple) -> None:
     _, context, html = rendered
     assert "UNSIGNED DRAFT \u2014 not a record" in html

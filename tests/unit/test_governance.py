@@ -152,17 +152,24 @@ def test_evidence_records_suite_versions_and_requirements(clean: dict[str, Any])
     assert clean["provenance"]["stage"] == "validate_data"
 
 
+def _fault(fault: str, check_id: str, requirement: str) -> Any:
+    """A planted fault, its expectation, and the requirement the expectation serves."""
+    return pytest.param(
+        fault, check_id, marks=pytest.mark.assures(requirement, "HZ-03"), id=f"{fault}-{check_id}"
+    )
+
+
 FAULTS = [
-    ("corrupt_file", "image_decodes"),
-    ("hash_mismatch", "image_sha256_matches"),
-    ("duplicate", "no_identical_images"),
-    ("duplicate", "no_near_duplicate_across_splits"),
-    ("leaked_group", "capture_event_in_one_split"),
-    ("missing_mask", "defective_has_mask"),
-    ("defect_in_train", "train_normal_only"),
-    ("wrong_size", "image_height_expected"),
-    ("stray_mask", "normal_has_no_mask"),
-    ("missing_file", "image_file_exists"),
+    _fault("corrupt_file", "image_decodes", "DG-04"),
+    _fault("hash_mismatch", "image_sha256_matches", "DG-03"),
+    _fault("duplicate", "no_identical_images", "DG-08"),
+    _fault("duplicate", "no_near_duplicate_across_splits", "DG-08"),
+    _fault("leaked_group", "capture_event_in_one_split", "DG-07"),
+    _fault("missing_mask", "defective_has_mask", "DG-05"),
+    _fault("defect_in_train", "train_normal_only", "DG-06"),
+    _fault("wrong_size", "image_height_expected", "DG-04"),
+    _fault("stray_mask", "normal_has_no_mask", "DG-05"),
+    _fault("missing_file", "image_file_exists", "DG-03"),
 ]
 
 
@@ -188,6 +195,7 @@ def test_one_fault_fails_one_file_check_not_a_cascade(
     assert _finding(document, "image_mode_gray8")["success"] is True
 
 
+@pytest.mark.assures("DG-07", "HZ-03")
 def test_leaked_group_line_names_event_splits_images_and_fix(
     faulty: tuple[dict[str, Any], dict[str, str]],
 ) -> None:
@@ -199,6 +207,7 @@ def test_leaked_group_line_names_event_splits_images_and_fix(
     assert document["confounding"]["capture_events_across_splits"] == 1
 
 
+@pytest.mark.assures("DG-10", "DG-11", "HZ-03")
 def test_view_tag_confound_is_a_warning_beside_the_date_one(tmp_path: Path) -> None:
     # SSI's pattern: one view (tag 20) holds normal images only.
     data, splits = _world(tmp_path)
@@ -368,6 +377,7 @@ def test_data_dictionary_and_manifest_suite_state_the_same_rules() -> None:
     assert set(known) == set(columns["defect_type"]["allowed"]) - {"none"}
 
 
+@pytest.mark.assures("DG-01")
 def test_tiny_world_manifest_conforms_to_the_dictionary(tmp_path: Path) -> None:
     data = write_tiny_dataset(tmp_path, n_normal_events=2, n_defect_events=2)
     assert_cells_conform_to_the_dictionary(data)

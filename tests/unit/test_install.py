@@ -32,3 +32,11 @@ def test_the_package_licence_is_an_spdx_string() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["license"] == "Apache-2.0"
     assert "setuptools>=77" in pyproject["build-system"]["requires"]
+
+
+def test_make_test_writes_the_junit_xml_the_dossier_attaches() -> None:
+    # `sealaudit dossier --test-results reports/test-results/junit.xml` reads what these write
+    for target in (r"test:", r"test-fast:"):
+        (pytest_line,) = [line for line in _recipe_lines(target) if "-m pytest" in line]
+        assert "--junitxml=reports/test-results/junit.xml" in pytest_line
+    assert "/reports/test-results/" in (ROOT / ".gitignore").read_text(encoding="utf-8")

@@ -27,6 +27,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.mark.assures("HZ-03")
 def test_capture_events_never_straddle_splits(dataset: Path, tmp_path: Path) -> None:
     prepare.run(dataset, PARAMS, tmp_path)
     assignment = read_splits(tmp_path / "splits.csv")
@@ -37,6 +38,7 @@ def test_capture_events_never_straddle_splits(dataset: Path, tmp_path: Path) -> 
     assert all(len(splits) == 1 for splits in splits_of_event.values())
 
 
+@pytest.mark.assures("HZ-03")
 def test_split_sizes_and_train_is_normal_only(dataset: Path, tmp_path: Path) -> None:
     summary = prepare.run(dataset, PARAMS, tmp_path)["splits"]
     assert summary["test"]["normal"] == 4 and summary["test"]["defective"] == 4

@@ -88,6 +88,7 @@ def test_in_control_stream_of_500_points_has_few_alarms(chart):
     assert chart(_stream(seed=11), UNIT).n_alarms <= 3
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 @pytest.mark.parametrize("chart", ["ewma", "cusum"])
 def test_in_control_false_alarm_rate_matches_the_textbook_run_length(chart):
     rates = in_control_false_alarms(chart, n_streams=200, n_points=500, seed=0)
@@ -97,6 +98,7 @@ def test_in_control_false_alarm_rate_matches_the_textbook_run_length(chart):
     assert 0.3 < rates["per_stream"] < 0.85
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 @pytest.mark.parametrize("chart", [ewma_chart, cusum_chart])
 def test_one_sigma_shift_is_detected_within_30_points(chart):
     result = chart(_stream(seed=11, shift=1.0, start=200), UNIT)
@@ -115,6 +117,7 @@ def test_simulated_detection_delay_of_a_one_sigma_shift(chart):
     assert in_control["detected_share"] < 0.5
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 def test_lot_test_separates_shifted_from_same_distribution_lots():
     rng = np.random.default_rng(3)
     ref = rng.standard_normal(240)

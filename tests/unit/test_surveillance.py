@@ -189,6 +189,7 @@ def test_a_damaged_history_is_a_clear_error(tmp_path: Path, content: str, match:
 # --- alarms ---------------------------------------------------------------------------------
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 def test_in_control_lots_raise_nothing() -> None:
     rng = np.random.default_rng(0)
     rows = _rows({f"L{i}": list(REF_MEAN + REF_SD * rng.standard_normal(20)) for i in range(5)})
@@ -198,6 +199,7 @@ def test_in_control_lots_raise_nothing() -> None:
     assert charts.in_batch.sum() == 40 and len(stream) == 100
 
 
+@pytest.mark.assures("drift_alarm", "HZ-02")
 def test_a_shifted_lot_alarms_on_every_source_and_points_at_its_first_image() -> None:
     rng = np.random.default_rng(1)
     lots = {f"L{i}": list(REF_MEAN + REF_SD * rng.standard_normal(20)) for i in range(3)}
@@ -255,6 +257,7 @@ def _normal_sample(n: int) -> np.ndarray:
     return stats.norm.ppf((np.arange(n) + 0.5) / n)
 
 
+@pytest.mark.assures("drift_alarm")
 def test_bootstrap_limits_reproduce_the_textbook_arl_of_500() -> None:
     # a false alarm within 500 points with probability 1 - 1/e <=> ARL0 of about 500:
     # EWMA(0.2) needs L = 2.962 and the two-sided CUSUM(0.5) h of about 5 (Lucas and Saccucci)
@@ -318,6 +321,7 @@ def test_a_batch_with_nothing_scorable_says_what_was_found_and_the_fix(tmp_path:
     assert not history_path.exists()
 
 
+@pytest.mark.assures("drift_alarm", "threshold_configuration")
 def test_a_monitor_without_the_calibrated_threshold_decides_nothing(tmp_path: Path) -> None:
     """fit_monitor's own file carries no threshold: `sealaudit monitor` refuses it before
     scoring, naming the calibrated file, so per-image decisions have one threshold only."""

@@ -28,6 +28,7 @@ def test_zero_failure_sample_size_known_answers():
     assert zero_failure_sample_size(0.5, 0.75) == 2  # exactly 2: no rounding up to 3
 
 
+@pytest.mark.assures("threshold_configuration", "HZ-07")
 def test_clopper_pearson_known_answers():
     # 0 failures in 299: one-sided 95 % upper bound 1 - 0.05**(1/299), about 1 %
     low, high = clopper_pearson(0, 299, one_sided=True)
@@ -48,6 +49,7 @@ def test_zero_failure_size_is_the_smallest_n_whose_bound_meets_the_reliability()
     assert clopper_pearson(0, n - 1, one_sided=True)[1] > 0.01
 
 
+@pytest.mark.assures("threshold_configuration")
 def test_unsupervised_is_mean_plus_k_sample_sd():
     threshold = fit_unsupervised([1.0, 2.0, 3.0, 4.0, 5.0], k=2.0, score_name="mse")
     assert threshold.value == pytest.approx(3.0 + 2.0 * math.sqrt(2.5))
@@ -59,6 +61,7 @@ def test_unsupervised_is_mean_plus_k_sample_sd():
     assert numpy_std.value == pytest.approx(3.0 + 2.0 * math.sqrt(2.0))
 
 
+@pytest.mark.assures("threshold_configuration")
 def test_youden_on_separable_data_lies_between_the_classes():
     scores = [0.1, 0.2, 0.3, 0.7, 0.8]
     labels = [0, 0, 0, 1, 1]
@@ -78,6 +81,7 @@ def test_supervised_ties_go_to_the_lowest_threshold(criterion, best):
     assert threshold.justification[criterion] == pytest.approx(best)
 
 
+@pytest.mark.assures("threshold_configuration", "HZ-01")
 def test_max_miss_rate_picks_the_highest_threshold_whose_bound_holds():
     normals = np.linspace(0.0, 0.5, 50)
     defects = np.arange(1.0, 101.0)  # 100 defectives scored 1..100
@@ -90,6 +94,7 @@ def test_max_miss_rate_picks_the_highest_threshold_whose_bound_holds():
     assert threshold.justification["miss_rate_upper_one_sided"] == pytest.approx(0.046560, abs=1e-6)
 
 
+@pytest.mark.assures("threshold_configuration")
 def test_max_miss_rate_names_the_defectives_needed_when_too_few():
     scores = np.r_[np.linspace(0.0, 0.5, 50), np.linspace(1.0, 2.0, 42)]
     labels = np.r_[np.zeros(50), np.ones(42)]
@@ -102,11 +107,13 @@ def test_supervised_rules_need_both_classes():
         fit_supervised([0.1, 0.2], [0, 0], score_name="mse")
 
 
+@pytest.mark.assures("inline_reject", "threshold_configuration", "HZ-01")
 def test_decision_rule_rejects_strictly_above_the_value():
     threshold = fit_supervised([0.1, 0.3], [0, 1], score_name="mse")
     assert threshold.rejects([0.1, threshold.value, 0.3]).tolist() == [False, False, True]
 
 
+@pytest.mark.assures("threshold_configuration", "HZ-07")
 def test_operating_point_counts_and_intervals():
     point = operating_point(0.5, [0.1, 0.6, 0.4, 0.9, 0.2], [0, 0, 1, 1, 1])
     assert (point["tp"], point["fp"], point["tn"], point["fn"]) == (1, 1, 1, 2)
@@ -117,6 +124,7 @@ def test_operating_point_counts_and_intervals():
     )
 
 
+@pytest.mark.assures("threshold_configuration")
 def test_round_trip_through_json_and_stable_ids():
     scores, labels = [0.1, 0.2, 0.3, 0.7, 0.8], [0, 0, 0, 1, 1]
     threshold = fit_supervised(scores, labels, score_name="four_ms_ssim")
@@ -128,6 +136,7 @@ def test_round_trip_through_json_and_stable_ids():
     assert threshold.created_by.startswith("sealaudit ")
 
 
+@pytest.mark.assures("threshold_configuration")
 def test_from_dict_refuses_unknown_keys():
     record = fit_unsupervised([1.0, 2.0, 3.0], score_name="mse").to_dict()
     record["margin"] = 0.1
