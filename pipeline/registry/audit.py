@@ -9,8 +9,11 @@ lines leaves a valid shorter chain, and appending keeps one; ``verify_log`` ther
 anchors (``seq`` -> ``hash`` recorded in the registry): each must be present, and nothing may
 follow the newest.
 
-Entries carry what 21 CFR Part 11 asks of an electronic signature: the signer's printed name,
-the date and time (UTC, ISO-8601) and the meaning of the signature.
+Entries are an audit trail (21 CFR 11.10(e): who did what, when, and why), with the operator's
+printed name, the date and time (UTC, ISO-8601) and the stated meaning of the action. They are
+not electronic signatures in the sense of 21 CFR 11.50/11.70/11.100-300 (no identity
+verification, no signature/record binding by a controlled component): the dossier is signed by
+hand on its printout, and docs/registry.md says what the keyed trail does and does not prove.
 """
 
 from __future__ import annotations

@@ -58,7 +58,9 @@ AUDIT_ENTRY_TAG = f"{DECISION_TAG}audit_entry"
 
 @dataclass(frozen=True)
 class Signature:
-    """An electronic signature (21 CFR Part 11): printed name, meaning, and the reason."""
+    """Who decided a promotion and why, as the audit trail records it (21 CFR 11.10(e)):
+    printed name, stated meaning and reason. An audit-trail record, not a Part 11 electronic
+    signature (see ``pipeline.registry.audit``)."""
 
     signer: str
     meaning: str
