@@ -24,6 +24,9 @@ LANDSCAPE_MARGINS = (22.0, 15.0, 18.0, 15.0)
 EDGE_MM = 5.0
 TOLERANCE_PT = 1.0
 MIN_FILL = 0.5
+# headings that open a page of their own without being a numbered section (the cover ends there)
+FRONT_MATTER = ("Contents",)
+MIN_TITLE_PREFIX = 12  # a wrapped heading's first line must hold this much of the title
 FORBIDDEN = (("{'", "a Python dict"), ('{"', "a JSON object"), ("None", "Python's None"))
 CAPTION = re.compile(r"^(Table|Figure) (\d+)\.")
 REFERENCE = re.compile(r"\bFigures? (\d+)(?:\s*(?:–|-|to|and)\s*(\d+))?")
@@ -123,6 +126,16 @@ def fill_ratio(page: Page) -> float:
     return (max(ln.y1 for ln in body) - top) / (page.height - top - bottom)
 
 
+def opens_section(line: str, titles: Sequence[str]) -> bool:
+    """Whether a page's first line is a section heading: a title, after its number, that the
+    line holds whole or (a long title wrapped onto a second line) begins with."""
+    heading = line.split(" ", 1)[1] if line[:1].isdigit() and " " in line else line
+    return any(
+        heading.endswith(title) or (len(heading) >= MIN_TITLE_PREFIX and title.startswith(heading))
+        for title in titles
+    )
+
+
 def sparse_pages(
     pages: Sequence[Page], section_titles: Sequence[str], minimum: float = MIN_FILL
 ) -> list[str]:
@@ -135,7 +148,7 @@ def sparse_pages(
             continue
         following = pages[index + 1].body()
         opener = following[0].text if following else ""
-        if any(opener.endswith(title) for title in section_titles):
+        if opens_section(opener, [*section_titles, *FRONT_MATTER]):
             continue
         findings.append(
             f"page {page.number}: {ratio:.0%} filled and no section ends there "

@@ -46,6 +46,18 @@ def test_a_mostly_blank_page_fails_unless_a_section_ends_there() -> None:
     assert pc.sparse_pages([short, next_section, full(3)], ["Development"]) == []
 
 
+def test_a_wrapped_section_heading_or_the_contents_page_ends_a_section() -> None:
+    short = page(1, line("a few lines", TOP + 10))
+    title = "Annexes: evidence, test log, CSA assurance records, glossary"
+    wrapped = full(2, line("18 Annexes: evidence, test log, CSA assurance", TOP + 5))
+    contents = full(2, line("Contents", TOP + 5))
+    assert pc.sparse_pages([short, wrapped, full(3)], [title]) == []
+    assert pc.sparse_pages([short, contents, full(3)], [title]) == []
+    # a first line that merely shares a short prefix with a title is no heading
+    (finding,) = pc.sparse_pages([short, full(2, line("18 Anne", TOP + 5)), full(3)], [title])
+    assert "no section ends there" in finding
+
+
 def test_a_caption_left_at_the_foot_of_its_page_fails() -> None:
     kept = full(
         1, line("Table 9. Images per capture date", 600, block=3), line("Split", 615, block=4)
