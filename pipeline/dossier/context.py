@@ -99,7 +99,8 @@ def build_context(
         "evidence_digest": digest,
         "generator": f"sealaudit {__version__}",
     }
-    intended_use = data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE))
+    used = data.data_used(documents, reviewed["dataset"])
+    intended_use = data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE), used)
     high_risk = intended_use["classification"]["high_risk"]
     sections = outline(high_risk)
     return {
