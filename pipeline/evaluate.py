@@ -124,7 +124,7 @@ def evaluate_detector(
     doc["plots"] = write_mode_plots(
         out_dir, mode, scored.scores, test.labels, evaluation.thresholds, operating, point["test"]
     )
-    doc["gallery"] = write_gallery(
+    doc["gallery"], doc["gallery_heatmap_scale"] = write_gallery(
         out_dir,
         mode,
         scored,

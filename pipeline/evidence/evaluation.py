@@ -69,6 +69,8 @@ class Mode:
     robustness_images: dict[str, Any]
     pixel: dict[str, Any] | None = optional()
     seal_path: dict[str, Any] | None = optional()
+    # the one colour-scale top of the gallery's heatmaps (absent: each map had its own scale)
+    gallery_heatmap_scale: float | None = optional()
 
     def operating(self) -> EvaluatedThreshold:
         """The threshold this mode decides with (``operating_threshold_id``)."""
