@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pipeline.evidence.origin import UNVERIFIED_CITATION, UNVERIFIED_LICENCE
+
 
 @dataclass(frozen=True)
 class PublishedSource:
@@ -27,12 +29,6 @@ class PublishedSource:
 # Zenodo 7834077 files, checked against the record's own checksums. Until then every import is
 # of unverified origin, which is what the evidence can show.
 PUBLISHED: tuple[PublishedSource, ...] = ()
-
-UNVERIFIED_CITATION = (
-    "SSI-format data of unverified origin (the hashes of its source files match no published "
-    "list, pipeline.data.ssi_origin)"
-)
-UNVERIFIED_LICENCE = "unknown: data of unverified origin; establish it with the data's supplier"
 
 
 def origin(

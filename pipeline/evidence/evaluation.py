@@ -205,6 +205,8 @@ class Evaluation:
     detectability_ceiling: CeilingStudy | None
     torch_numerics: dict[str, Any]
     provenance: Provenance
+    # benchmarks/inline_latency.py's JSON, verbatim (absent when evaluate ran without it)
+    inline_latency: dict[str, Any] | None = optional()
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pipeline.dossier.context import build_context
 from pipeline.dossier.evidence import EvidencePaths
 from pipeline.dossier.render import render_html
+from pipeline.evaluation.studies import hardware
 from tests.dossier_world import ROOT, TEMPLATES, edit_json, make_world
 
 
@@ -115,3 +117,35 @@ def test_the_monitoring_dossier_explains_monitoring_heatmaps_not_inline_ones(
     assert "squared feature distance (RFD-MD" in monitoring
     assert "reconstruction of a good seal" not in monitoring
     assert "reconstruction of a good seal" in inline and "RFD-MD, the Mahalanobis" not in inline
+
+
+def latency_benchmark(data_md5: str, size: list[int]) -> dict[str, Any]:
+    """``benchmarks/inline_latency.py``'s JSON in miniature, with its hardware and provenance."""
+    return {
+        "model": "artifacts/train/attention_ae/model.pt",
+        "threads": 2,
+        "working_resolution": size,
+        "latency_single_p50_ms": 12.34,
+        "latency_single_p95_ms": 15.6,
+        "end_to_end_p50_ms": 20.5,
+        "hardware": {**hardware(), "cpu": "Test CPU 3000"},
+        "provenance": {"stage": "inline_latency", "data_md5": data_md5},
+    }
+
+
+def test_latency_and_hardware_come_from_the_benchmark_of_this_data(tmp_path: Path) -> None:
+    paths = make_world(tmp_path)
+    assert "carries no inline_latency; run benchmarks/inline_latency.py" in render(paths)
+    evaluation = paths.evidence_dir / "evaluate" / "evaluation.json"
+    raw = json.loads(evaluation.read_text())
+    ours, size = raw["provenance"]["data_md5"], raw["modes"]["inline"]["working_resolution"]
+
+    def add(study: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        return lambda doc: doc.update(inline_latency=study)
+
+    edit_json(evaluation, add(latency_benchmark(ours, size)))
+    html = render(paths)
+    assert "12.3 ms median, 15.6 ms 95th percentile per image" in html
+    assert "Test CPU 3000" in html and "Hardware validated on</th><td>not recorded" not in html
+    edit_json(evaluation, add(latency_benchmark("0" * 32 + ".dir", size)))
+    assert "not recorded for this data: the benchmark ran with data md5 000" in render(paths)

@@ -5,21 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.data.ssi_origin import UNVERIFIED_CITATION, UNVERIFIED_LICENCE
 from pipeline.dossier import legal
 from pipeline.dossier.blocks import blocks, control_line
 from pipeline.dossier.evidence import Documents, EvidencePaths, MissingEvidenceError
 from pipeline.dossier.figures import figure
 from pipeline.dossier.formatting import (
-    NOT_RECORDED,
     fmt,
     fmt_pct,
     fmt_sig,
     fmt_value,
     humanize,
 )
+from pipeline.dossier.sections.latency import latency_facts
 from pipeline.evidence import Governance, MonitorSummary, Provenance
 from pipeline.evidence.documents import SplitFacts
+from pipeline.evidence.origin import UNVERIFIED_CITATION, UNVERIFIED_LICENCE
 
 SPLIT_ORDER = ("train", "val", "test", "stream")
 
@@ -59,9 +59,8 @@ def system_section(documents: Documents, mode: str) -> dict[str, Any]:
         "8-bit grayscale seal-band crop",
         "roi_kind": fmt(detector.roi_kind),
         "parameters": f"{detector.parameters:,}",
-        # Neither is recorded by any stage (latency is measured in benchmarks/).
-        "hardware": NOT_RECORDED,
-        "latency": NOT_RECORDED,
+        # from benchmarks/inline_latency.py's evidence, carried by evaluate
+        **latency_facts(documents, mode),
         "sbom": _columns([[n, str(v)] for n, v in sorted(versions.items())], 3),
         "sbom_consistent": _versions_consistent(documents),
     }
