@@ -29,9 +29,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from pipeline.config import load_section
 from pipeline.data.images import load_gray
 from pipeline.evaluation.inference import PATH_SCORE, ReconstructionScorer
+from pipeline.evaluation.studies import hardware
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
 from pipeline.models.checkpoint import load_autoencoder, preprocess_images
 from pipeline.models.four_ssim import four_ms_ssim
+from pipeline.provenance import stage_provenance
 
 
 def load_or_build(model_path: Path, params_path: Path) -> tuple[torch.nn.Module, str]:
@@ -124,7 +126,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/inline_latency.json"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/inline_latency.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     model, source = load_or_build(args.model, args.params)
@@ -171,8 +173,15 @@ def main() -> None:
         "matmul_peak_flops_per_s": peak,
         "achieved_to_peak_ratio": flops / forward_only / peak,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "hardware": hardware(),
+        # data_md5 keys the figures to the dataset they were measured with (the dossier checks it)
+        "provenance": stage_provenance(
+            "inline_latency", {k: str(v) for k, v in vars(args).items()}
+        ),
     }
     for name, value in figures.items():
+        if isinstance(value, dict):
+            continue
         print(f"{name:40s} {value:.4g}" if isinstance(value, float) else f"{name:40s} {value}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -46,7 +46,7 @@ from pipeline.evaluation.modes import Fitted, headline, measure_mode
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.evaluation.reference import paper_reference
 from pipeline.evaluation.robustness import evaluate_robustness
-from pipeline.evaluation.studies import CEILING, RESOLUTION, read_study
+from pipeline.evaluation.studies import CEILING, LATENCY, RESOLUTION, read_study
 from pipeline.evidence import CalibratedMode, Evaluation, Metrics
 from pipeline.evidence.gate import add_governance_argument, require_passed_governance
 from pipeline.models.metrics import pixel_auroc, pro_score
@@ -124,7 +124,7 @@ def evaluate_detector(
     doc["plots"] = write_mode_plots(
         out_dir, mode, scored.scores, test.labels, evaluation.thresholds, operating, point["test"]
     )
-    doc["gallery"] = write_gallery(
+    doc["gallery"], doc["gallery_heatmap_scale"] = write_gallery(
         out_dir,
         mode,
         scored,
@@ -179,18 +179,21 @@ def run(
     studies: tuple[Path | None, Path | None] = (None, None),
     *,
     torch_threads: int,
+    latency: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate the calibrated inline mode (and the monitoring mode if calibrated).
 
     ``studies``: the JSON written by ``benchmarks/resolution_study.py`` and by
     ``benchmarks/detectability_ceiling.py`` (or None), carried verbatim into
     ``evaluation.json`` as ``resolution_study`` and ``detectability_ceiling``.
-    ``torch_threads``: ``base.torch_threads``.
+    ``torch_threads``: ``base.torch_threads``. ``latency``: ``benchmarks/inline_latency.py``'s
+    JSON (or None), carried verbatim as ``inline_latency`` for the dossier's latency and hardware.
     """
     numerics = configure_torch(torch_threads)
     # read before the long part, so a missing input fails in seconds, not after scoring
     resolution = read_study(studies[0], RESOLUTION.name, RESOLUTION.script)
     ceiling = read_study(studies[1], CEILING.name, CEILING.script)
+    timing = read_study(latency, LATENCY.name, LATENCY.script)
     calibration, _ = read_calibration(calibrate_dir)
     rules = from_mapping(ThresholdParams, calibration.rules, f"{calibrate_dir}/calibration.json")
     rows, assignment = read_manifest(data_dir), read_splits(splits_path)
@@ -213,6 +216,8 @@ def run(
         "torch_numerics": numerics,
         "provenance": stage_provenance("evaluate", params, seed=params.seed),
     }
+    if timing is not None:
+        evaluation[LATENCY.key] = timing
     evidence.write_to(evidence.parse(Evaluation, evaluation), out_dir)
     metrics = {mode: None if doc is None else headline(doc) for mode, doc in modes.items()}
     evidence.write_to(evidence.parse(Metrics, metrics), out_dir)
@@ -235,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--resolution-study", type=Path, default=None, help=f"{RESOLUTION.script} JSON"
     )
     parser.add_argument("--ceiling-study", type=Path, default=None, help=f"{CEILING.script} JSON")
+    parser.add_argument("--latency-study", type=Path, default=None, help=f"{LATENCY.script} JSON")
     add_governance_argument(parser)
     args = parser.parse_args(argv)
     configure_logging()
@@ -250,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out,
             (args.resolution_study, args.ceiling_study),
             torch_threads=load_section(args.params, "base").torch_threads,
+            latency=args.latency_study,
         )
     except SealauditError as error:
         print(f"evaluate: error: {error}", file=sys.stderr)

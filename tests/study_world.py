@@ -15,6 +15,8 @@ from typing import Any
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 CHECKPOINT_SHA256 = "ab" * 32
+# The dataset of the dossier fixture (tests/fixtures/evidence): a study run on it is its evidence.
+FIXTURE_DATA_MD5 = "3b0d2f6c9a8e7d6c5b4a39281706f5e4.dir"
 CEILING_PER_TYPE = {"burn": 0.30, "channel": 0.5339, "void": 0.95}
 INLINE_PER_TYPE = {"burn": 0.9183, "channel": 0.6019, "void": 0.8226}
 
@@ -44,9 +46,13 @@ def resolution_row(height: int, width: int, auroc: float) -> dict[str, Any]:
     return row
 
 
-def resolution_study(rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The real resolution study (15 epochs cap) with 16 x 192, 32 x 384 and 64 x 768 rows."""
+def resolution_study(
+    rows: list[dict[str, Any]] | None = None, data_md5: str = FIXTURE_DATA_MD5
+) -> dict[str, Any]:
+    """The real resolution study (15 epochs cap) with 16 x 192, 32 x 384 and 64 x 768 rows,
+    run on the dataset ``data_md5`` (default: the dossier fixture's)."""
     study = written("resolution_study")
+    study["provenance"]["data_md5"] = data_md5
     study["results"] = rows or [
         resolution_row(16, 192, 0.8042),
         resolution_row(32, 384, 0.8617),
@@ -67,10 +73,13 @@ def inline_figures(auroc: float = 0.7641, sha256: str = CHECKPOINT_SHA256) -> di
     return inline
 
 
-def ceiling_study(inline: dict[str, Any] | None = None) -> dict[str, Any]:
+def ceiling_study(
+    inline: dict[str, Any] | None = None, data_md5: str = FIXTURE_DATA_MD5
+) -> dict[str, Any]:
     """The real ceiling study at 32 x 384, three epochs (the second chosen), next to
-    ``inline`` (default ``inline_figures()``)."""
+    ``inline`` (default ``inline_figures()``), run on the dataset ``data_md5``."""
     study = written("detectability_ceiling")
+    study["provenance"]["data_md5"] = data_md5
     study.update(working_size=[32, 384], chosen_epoch=1, history=study["history"][:3])
     study["test"].update(
         auroc=0.9012, auroc_ci=[0.8722, 0.9358], per_type_auroc=dict(CEILING_PER_TYPE)

@@ -38,18 +38,13 @@ from pipeline.data.manifest import (
 from pipeline.data.mask_truth import measured_truth
 from pipeline.data.ssi_frames import crop_resize, read_frame, read_mask, roi_crop
 from pipeline.data.ssi_names import DEFECT_TYPES, SourceTree, SsiImage, scan_source
+from pipeline.data.ssi_origin import origin
 from pipeline.data.ssi_splits import OfficialSplit, read_official_splits
 from pipeline.provenance import sha256_file
 
 log = logging.getLogger(__name__)
 
 IMPORTER_VERSION = "1.0.0"
-LICENCE = "see Zenodo record 7834077 (check before use)"
-CITATION = (
-    "Zanon Diaz J. et al., dataset of sterile-barrier pouch seal images, Data in Brief (2024), "
-    "doi:10.1016/j.dib.2024.110996; images: Zenodo, doi:10.5281/zenodo.7834077"
-)
-DOI = {"article": "10.1016/j.dib.2024.110996", "images": "10.5281/zenodo.7834077"}
 SOURCE_HASHES_NAME = "source_hashes.csv"
 DEFECT_TRUTH_METHOD = (
     "measured on the full-resolution ROI crop of each mask (pipeline.data.mask_truth): "
@@ -208,9 +203,8 @@ def dataset_info(
     """Identity of an imported dataset; no wall-clock time or machine path, so it is stable."""
     return {
         "source": "ssi",
-        "licence": LICENCE,
-        "citation": CITATION,
-        "doi": DOI,
+        # credited to the published dataset only when its source hashes are a published list
+        **origin(source_hashes["sha256"]),
         "params": asdict(params),
         "seed": None,
         "image_height": params.image_height,

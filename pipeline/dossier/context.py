@@ -34,6 +34,7 @@ from pipeline.dossier.sections import performance as perf
 from pipeline.dossier.sections.capability import capability_section
 from pipeline.dossier.sections.comparison import comparison_section
 from pipeline.dossier.sections.thresholds import (
+    gallery_scale_note,
     gallery_section,
     robustness_section,
     threshold_section,
@@ -101,7 +102,8 @@ def build_context(
         "evidence_digest": digest,
         "generator": f"sealaudit {__version__}",
     }
-    intended_use = data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE))
+    used = data.data_used(documents, reviewed["dataset"])
+    intended_use = data.intended_use_section(reviewed[INTENDED_USE], _label(INTENDED_USE), used)
     high_risk = intended_use["classification"]["high_risk"]
     sections = outline(high_risk)
     return {
@@ -139,6 +141,7 @@ def build_context(
             threshold_section(m, _mode(evaluation, m), miss_limits.get(m)) for m in order
         ],
         "gallery": gallery_section(_mode(evaluation, mode), evaluate_dir, gallery_per_kind),
+        "gallery_scale_note": gallery_scale_note(_mode(evaluation, mode)),
         "robustness": robustness_section(_mode(evaluation, mode)),
         "capability": capability_section(
             documents.capability, protocol, verdict["protocol"], mode, paths.evidence_dir

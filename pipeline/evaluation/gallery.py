@@ -4,7 +4,9 @@ Cases per outcome at the operating threshold, chosen deterministically (score, t
 true positives and false positives with the highest scores (the clearest rejections and the
 worst false alarms), false negatives with the lowest (the worst misses). Each PNG stacks the
 input with the ground-truth mask's outline, the reconstruction (when the mode has one), and
-the heatmap over the input with the same outline.
+the heatmap over the input with the same outline. Every heatmap of a gallery is drawn on one
+colour scale (:func:`heatmap_scale`), stated in each title and in the evidence, so a miss never
+looks hotter than a rejection only because its own map was stretched to fill the colours.
 """
 
 from __future__ import annotations
@@ -44,6 +46,20 @@ def select_cases(
     return chosen
 
 
+# Each map's upper percentile, not its maximum, so one hot pixel does not dim a whole gallery.
+MAP_PERCENTILE = 99.5
+
+
+def heatmap_scale(heatmaps: np.ndarray | None, cases: dict[str, list[int]]) -> float | None:
+    """The one colour-scale top of a gallery: the largest ``MAP_PERCENTILE`` percentile over
+    the heatmaps of all its cases ((N, H, W) maps; None when the mode has no heatmaps)."""
+    chosen = sorted({i for index in cases.values() for i in index})
+    if heatmaps is None or not chosen:
+        return None
+    tops = [float(np.percentile(heatmaps[i], MAP_PERCENTILE)) for i in chosen]
+    return max(max(tops), 1e-6)
+
+
 def render_case(
     path: Path,
     title: str,
@@ -51,8 +67,10 @@ def render_case(
     mask: np.ndarray | None,
     heatmap: np.ndarray | None,
     reconstruction: np.ndarray | None = None,
+    scale: float | None = None,
 ) -> None:
-    """One gallery PNG: input, reconstruction (optional), heatmap overlay; (H, W) arrays."""
+    """One gallery PNG: input, reconstruction (optional), heatmap overlay on the colour scale
+    0 to ``scale`` (the gallery's; the map's own when None); (H, W) arrays."""
     panels: list[tuple[str, np.ndarray, np.ndarray | None]] = [("input", image, None)]
     if reconstruction is not None:
         panels.append(("reconstruction", reconstruction, None))
@@ -67,7 +85,7 @@ def render_case(
         axes = figure.add_subplot(len(panels), 1, row)
         axes.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         if overlay is not None:
-            top = max(float(np.percentile(overlay, 99.5)), 1e-6)
+            top = scale or max(float(np.percentile(overlay, MAP_PERCENTILE)), 1e-6)
             shown = axes.imshow(overlay, cmap="inferno", alpha=0.55, vmin=0.0, vmax=top)
             figure.colorbar(shown, ax=axes, fraction=0.02, pad=0.01)
         if mask is not None and mask.any() and name != "reconstruction":
@@ -88,8 +106,9 @@ def write_gallery(
     masks: np.ndarray | None,
     value: float,
     per_kind: int,
-) -> dict[str, list[str]]:
-    """Write the gallery PNGs of a mode; return ``{kind: [paths relative to out_dir]}``.
+) -> tuple[dict[str, list[str]], float | None]:
+    """Write the gallery PNGs of a mode; return ``{kind: [paths relative to out_dir]}`` and
+    the colour-scale top every heatmap of the gallery is drawn with (None without heatmaps).
 
     Args:
         out_dir: the stage's output folder (PNGs go to ``out_dir/gallery``).
@@ -107,6 +126,8 @@ def write_gallery(
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, list[str]] = {}
     cases = select_cases(scored.scores, labels, image_ids, value, per_kind)
+    scale = heatmap_scale(scored.heatmaps, cases)
+    shared = "" if scale is None else f"; heatmap scale 0 to {scale:.4g}, one for the gallery"
     for kind in KINDS:
         files[kind] = []
         for rank, i in enumerate(cases[kind]):
@@ -114,12 +135,13 @@ def write_gallery(
             title = f"{kind.replace('_', ' ')}: {image_ids[i]}  score {scored.scores[i]:.4g}"
             render_case(
                 out_dir / name,
-                f"{title} (threshold {value:.4g})",
+                f"{title} (threshold {value:.4g}{shared})",
                 scored.inputs[i],
                 None if masks is None else masks[i],
                 None if scored.heatmaps is None else scored.heatmaps[i],
                 None if scored.reconstructions is None else scored.reconstructions[i],
+                scale,
             )
             files[kind].append(name)
     log.info("%s gallery: %s", mode, {k: len(v) for k, v in files.items()})
-    return files
+    return files, scale

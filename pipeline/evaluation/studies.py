@@ -9,6 +9,8 @@ when a study is absent.
 from __future__ import annotations
 
 import json
+import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,31 @@ RESOLUTION = Study("resolution_study", "resolution study", "benchmarks/resolutio
 CEILING = Study(
     "detectability_ceiling", "detectability ceiling study", "benchmarks/detectability_ceiling.py"
 )
+LATENCY = Study("inline_latency", "inline latency benchmark", "benchmarks/inline_latency.py")
+
+
+def hardware() -> dict[str, Any]:
+    """The machine a benchmark measured on, as its evidence records it."""
+    import torch
+
+    return {
+        "cpu": _cpu_model() or platform.processor() or platform.machine(),
+        "logical_cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "system": f"{platform.system()} {platform.release()}",
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def _cpu_model() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return ""
+    for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return ""
 
 
 def read_study(path: Path | None, name: str, script: str) -> dict[str, Any] | None:

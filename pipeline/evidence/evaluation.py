@@ -69,6 +69,8 @@ class Mode:
     robustness_images: dict[str, Any]
     pixel: dict[str, Any] | None = optional()
     seal_path: dict[str, Any] | None = optional()
+    # the one colour-scale top of the gallery's heatmaps (absent: each map had its own scale)
+    gallery_heatmap_scale: float | None = optional()
 
     def operating(self) -> EvaluatedThreshold:
         """The threshold this mode decides with (``operating_threshold_id``)."""
@@ -203,6 +205,8 @@ class Evaluation:
     detectability_ceiling: CeilingStudy | None
     torch_numerics: dict[str, Any]
     provenance: Provenance
+    # benchmarks/inline_latency.py's JSON, verbatim (absent when evaluate ran without it)
+    inline_latency: dict[str, Any] | None = optional()
 
 
 @dataclass(frozen=True)

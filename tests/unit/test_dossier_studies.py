@@ -24,6 +24,7 @@ from pipeline.evidence import Evaluation
 from tests.dossier_world import FIXTURE, TEMPLATES, edit_json, make_world
 from tests.study_world import (
     CHECKPOINT_SHA256,
+    FIXTURE_DATA_MD5,
     ceiling_study,
     inline_figures,
     resolution_row,
@@ -237,3 +238,54 @@ def test_a_ceiling_at_another_working_size_is_flagged() -> None:
     assert (
         "measured at 32 x 384, this model runs at 64 x 768" in ceiling_section(documents)["warning"]
     )
+
+
+OTHER_DATA_MD5 = "c0c9a096b955ee6480193c4f8ef3786a.dir"
+
+
+def test_studies_run_on_another_dataset_are_not_shown_as_this_datas_evidence() -> None:
+    documents = evidence_with(
+        studies={
+            RESOLUTION.key: resolution_study(data_md5=OTHER_DATA_MD5),
+            CEILING.key: ceiling_study(data_md5=OTHER_DATA_MD5),
+        },
+        working_resolution=[32, 384],
+    )
+    for section, study in (
+        (resolution_section(documents), RESOLUTION),
+        (ceiling_section(documents), CEILING),
+    ):
+        assert section["recorded"] is False
+        assert f"{study.name} was run on another dataset" in section["note"]
+        assert OTHER_DATA_MD5 in section["note"] and FIXTURE_DATA_MD5 in section["note"]
+        assert "rows" not in section
+
+
+def test_studies_run_on_this_dataset_are_shown_without_a_dataset_warning() -> None:
+    documents = with_ceiling(inline_figures())
+    assert ceiling_section(documents)["dataset_warning"] == ""
+    resolution = evidence_with(studies={RESOLUTION.key: resolution_study()})
+    assert resolution_section(resolution)["dataset_warning"] == ""
+
+
+def test_a_study_whose_dataset_is_unknown_is_shown_labelled_as_unchecked() -> None:
+    documents = evidence_with(
+        studies={CEILING.key: ceiling_study(data_md5="untracked")}, working_resolution=[32, 384]
+    )
+    section = ceiling_section(documents)
+    assert section["recorded"] is True
+    assert "cannot be checked against this evaluation's dataset" in section["dataset_warning"]
+
+
+def test_the_rendered_dossier_says_a_study_of_other_data_is_not_this_datas_evidence(
+    tmp_path: Path,
+) -> None:
+    paths = make_world(tmp_path)
+
+    def add_studies(evaluation: dict[str, Any]) -> None:
+        evaluation[CEILING.key] = ceiling_study(data_md5=OTHER_DATA_MD5)
+
+    edit_json(paths.evidence_dir / "evaluate" / "evaluation.json", add_studies)
+    html = render(paths)
+    assert "Detectability ceiling: not shown: the detectability ceiling study was run" in html
+    assert "scored on the same test split" not in html and "undertrained" not in html

@@ -6,8 +6,9 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from pipeline.evaluation.gallery import select_cases, write_gallery
+from pipeline.evaluation.gallery import heatmap_scale, select_cases, write_gallery
 from pipeline.evaluation.inference import Scored
 from pipeline.evaluation.plots import write_mode_plots
 from pipeline.models.metrics import binary_metrics
@@ -54,7 +55,7 @@ def test_gallery_writes_one_png_per_case(tmp_path: Path) -> None:
     masks[labels == 1, 4:8, 10:20] = True
     scored = Scored(scores, heatmaps=images * masks, inputs=images, reconstructions=images)
     ids = tuple(f"img{i:02d}" for i in range(16))
-    files = write_gallery(tmp_path, "inline", scored, labels, ids, masks, 7.5, per_kind=1)
+    files, scale = write_gallery(tmp_path, "inline", scored, labels, ids, masks, 7.5, per_kind=1)
     assert files == {
         "true_positive": ["gallery/inline_true_positive_0.png"],
         "false_positive": ["gallery/inline_false_positive_0.png"],
@@ -62,3 +63,22 @@ def test_gallery_writes_one_png_per_case(tmp_path: Path) -> None:
     }
     for names in files.values():
         assert (tmp_path / names[0]).read_bytes()[:4] == PNG
+
+
+def test_every_heatmap_of_a_gallery_is_drawn_on_one_scale() -> None:
+    # a miss's faint map (0.1) and a rejection's strong one (1.2): one scale, the larger top
+    heatmaps = np.zeros((3, 4, 8), dtype=np.float32)
+    heatmaps[0], heatmaps[2] = 1.2, 0.1
+    cases = {"true_positive": [0], "false_positive": [], "false_negative": [2]}
+    assert heatmap_scale(heatmaps, cases) == pytest.approx(1.2)
+    assert heatmap_scale(None, cases) is None
+
+
+def test_the_gallery_states_its_one_scale_in_the_evidence(tmp_path: Path) -> None:
+    scores, labels = _scores()
+    images = np.random.default_rng(0).random((16, 16, 48)).astype(np.float32)
+    heatmaps = np.where(labels[:, None, None] == 1, 1.2, 0.1) * np.ones_like(images)
+    scored = Scored(scores, heatmaps=heatmaps, inputs=images)
+    ids = tuple(f"img{i:02d}" for i in range(16))
+    _, scale = write_gallery(tmp_path, "inline", scored, labels, ids, None, 7.5, per_kind=2)
+    assert scale == pytest.approx(1.2)

@@ -21,6 +21,7 @@ from pipeline.config import ParamsError
 from pipeline.data.images import load_row_mask
 from pipeline.data.manifest import DatasetError, read_manifest
 from pipeline.data.ssi import SOURCE_HASHES_NAME, import_ssi
+from pipeline.data.ssi_origin import PublishedSource, origin
 from pipeline.prepare import read_official
 from pipeline.provenance import sha256_file
 from tests.fixtures_ssi import TINY_PARAMS, make_ssi_tree, ssi_splits_dir, write_bmp16_gray
@@ -128,11 +129,10 @@ def test_source_hashes_and_identity_are_recorded(imported: tuple[Path, Path]) ->
     assert recorded == _tree_hashes(source)
     info = json.loads((out / "dataset.json").read_text())
     assert info["source"] == "ssi"
-    assert info["licence"] == "see Zenodo record 7834077 (check before use)"
-    assert info["doi"] == {
-        "article": "10.1016/j.dib.2024.110996",
-        "images": "10.5281/zenodo.7834077",
-    }
+    # a folder in the SSI layout is not credited to the published dataset
+    assert info["citation"].startswith("SSI-format data of unverified origin")
+    assert "7834077" not in json.dumps(info) and info["doi"] is None
+    assert info["origin"] == {"verified": False, "published_list": None}
     assert info["roi"] == {"top": 20, "bottom": 40, "left": 10, "right": 190}
     assert (info["image_height"], info["image_width"]) == (16, 64)
     assert info["source_hashes"]["sha256"] == sha256_file(out / SOURCE_HASHES_NAME)
@@ -508,3 +508,18 @@ def test_forced_import_into_a_symlinked_folder_keeps_the_link(src: Path, tmp_pat
     import_ssi(src, link, TINY_PARAMS)
     import_ssi(src, link, TINY_PARAMS, force=True)
     assert link.is_symlink() and len(read_manifest(real)) == 11
+
+
+def test_an_import_whose_source_hashes_are_published_is_credited_to_that_release(
+    imported: tuple[Path, Path],
+) -> None:
+    out = imported[1]
+    digest = sha256_file(out / SOURCE_HASHES_NAME)
+    release = PublishedSource(
+        "ssi-zenodo-7834077-v1", digest, "Zanon Diaz et al. 2024", "CC BY 4.0", {"images": "x"}
+    )
+    credited = origin(digest, (release,))
+    assert credited["citation"] == "Zanon Diaz et al. 2024" and credited["licence"] == "CC BY 4.0"
+    assert credited["origin"] == {"verified": True, "published_list": "ssi-zenodo-7834077-v1"}
+    other = origin("0" * 64, (release,))
+    assert other["citation"].startswith("SSI-format data of unverified origin")

@@ -3,7 +3,9 @@
 ``resolution_study`` (``benchmarks/resolution_study.py``) says why the model runs at its
 working resolution; ``detectability_ceiling`` (``benchmarks/detectability_ceiling.py``) says
 how far the inline detector is from what a supervised detector reaches on the same test split.
-Either may be null in ``evaluation.json``: the section then says ``not recorded``.
+Either may be null in ``evaluation.json``: the section then says ``not recorded``. A study
+run on another dataset (its ``provenance.data_md5`` is not the evaluation's) is no evidence
+about this data: the section says so instead of showing it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pipeline.dossier.evidence import Documents
 from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_signed
 from pipeline.dossier.sections.performance import with_ci
 from pipeline.evaluation.studies import CEILING, RESOLUTION, Study
+from pipeline.evidence.documents import Provenance
 from pipeline.evidence.evaluation import (
     CeilingStudy,
     CeilingTest,
@@ -54,6 +57,33 @@ def _not_recorded(study: Study) -> dict[str, Any]:
     return {
         "recorded": False,
         "note": f"{NOT_RECORDED} (evaluation.json carries no {study.key}; {rerun(study)})",
+    }
+
+
+# What pipeline.provenance.data_md5 stamps when no data.dvc records the dataset version.
+UNKNOWN_DATA = {None, "", "untracked", "unknown"}
+
+
+def dataset_check(documents: Documents, study: Study, provenance: Provenance) -> dict[str, Any]:
+    """Whether a study was run on the evaluated dataset (both DVC md5s, as provenance has them).
+
+    Returns ``{}`` when the md5s are equal; the not-recorded entry, naming both md5s, when
+    they differ (the study is then not shown as this data's evidence); ``{"dataset_warning":
+    ...}`` when either md5 is unknown, so the study is shown labelled as unchecked.
+    """
+    ours, theirs = documents.evaluation.provenance.data_md5, provenance.data_md5
+    if ours == theirs and ours not in UNKNOWN_DATA:
+        return {}
+    if ours in UNKNOWN_DATA or theirs in UNKNOWN_DATA:
+        return {
+            "dataset_warning": f"Warning: the {study.name} cannot be checked against this "
+            f"evaluation's dataset (data md5 {fmt(theirs)} in the study, {fmt(ours)} here): "
+            "it may not be evidence about this data."
+        }
+    return {
+        "recorded": False,
+        "note": f"not shown: the {study.name} was run on another dataset (data md5 {theirs}; "
+        f"this evaluation's is {ours}), so it is no evidence about this data; {rerun(study)}",
     }
 
 
@@ -104,6 +134,9 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
     study = documents.evaluation.resolution_study
     if study is None:
         return _not_recorded(RESOLUTION)
+    checked = dataset_check(documents, RESOLUTION, study.provenance)
+    if checked.get("recorded") is False:
+        return checked
     chosen = working_size(documents)
     rows = resolution_rows(study, chosen)
     return {
@@ -114,6 +147,7 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
         "epochs_cap": fmt(study.epochs_cap()),
         "chosen_note": chosen_note(chosen, rows),
         "rows": rows,
+        "dataset_warning": checked.get("dataset_warning", ""),
     }
 
 
@@ -236,6 +270,9 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
     study = documents.evaluation.detectability_ceiling
     if study is None:
         return _not_recorded(CEILING)
+    checked = dataset_check(documents, CEILING, study.provenance)
+    if checked.get("recorded") is False:
+        return checked
     reference, test = study.reference, study.test
     inline, warning = inline_column(documents, study)
     return {
@@ -254,4 +291,5 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
         "rows": ceiling_rows(test, inline),
         "warning": warning,
         "inline_above_ceiling": inline is not None and inline.auroc > test.auroc,
+        "dataset_warning": checked.get("dataset_warning", ""),
     }

@@ -139,16 +139,34 @@ def _sensitivity_row(row: dict[str, Any]) -> list[str]:
     return [label, fmt_sig(row["threshold"]), *(fmt(row[m]) for m in SENSITIVITY_METRICS)]
 
 
+def gallery_scale_note(mode_doc: Mode) -> str:
+    """The gallery's colour scale in words: one for all its heatmaps (evaluate records its top),
+    or, in evidence from before, each heatmap's own, which makes colours incomparable."""
+    scale = mode_doc.gallery_heatmap_scale
+    if scale is None:
+        return (
+            "Each heatmap below is drawn on its own colour scale (the evidence predates one "
+            "scale per gallery): compare colours within one image only, never across images."
+        )
+    return (
+        f"Every heatmap below is drawn on one colour scale, 0 to {fmt_sig(scale)} in the "
+        "score map's units, the same for true positives, false positives and misses, so "
+        "colours compare across images."
+    )
+
+
 def gallery_section(mode_doc: Mode, evaluate_dir: Path, limit: int) -> list[dict]:
     """Up to ``limit`` images per outcome (TP, FP, FN) with heatmaps and mask outlines."""
     gallery = mode_doc.gallery
+    scale = mode_doc.gallery_heatmap_scale
+    shared = "" if scale is None else f" Heatmap colour scale 0 to {fmt_sig(scale)}."
     kinds = []
     for key, title, singular in GALLERY_KINDS:
         files = list(gallery[key])[:limit]
         figures = [
             figure(
                 evaluate_dir / name,
-                f"{singular} {i} of the test split ({Path(name).stem}).",
+                f"{singular} {i} of the test split ({Path(name).stem}).{shared}",
                 f"evaluate/{name}",
                 WRITER,
             )
