@@ -6,9 +6,9 @@ end to end from a raw dataset frame (band alignment included) and the alignment 
 throughput, training time per epoch (forward + backward), peak resident memory, parameter count,
 FLOPs per image (torch's FlopCounterMode) and the ratio of achieved to peak FLOP/s, where "peak"
 is the best dense-matmul rate measured on the same threads (a practical ceiling, not a datasheet
-figure). The end-to-end figures use the score the packaged model serves (``evaluate.score``,
-with the cross-seal path map's calibration read from ``artifacts/evaluate/evaluation.json``);
-without that evidence they fall back to the max-pooled 4-MS-SSIM and say so.
+figure). The end-to-end figures time the operating inline detector the packaged model serves
+(``pipeline.detector.operating_detector`` on ``artifacts/train`` and ``artifacts/calibrate``):
+raw frame to decision, with and without the heatmap; without a calibrated model they are left out.
 
     python benchmarks/inline_latency.py [--model artifacts/train/attention_ae/model.pt]
 """
@@ -16,22 +16,22 @@ without that evidence they fall back to the max-pooled 4-MS-SSIM and say so.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import resource
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from pipeline.config import load_section
 from pipeline.data.images import load_gray
-from pipeline.evaluation.inference import PATH_SCORE, ReconstructionScorer
+from pipeline.detector import operating_detector
 from pipeline.evaluation.studies import hardware
 from pipeline.models.autoencoder import AutoencoderConfig, build_model, count_parameters
-from pipeline.models.checkpoint import load_autoencoder, preprocess_images
+from pipeline.models.checkpoint import load_autoencoder
 from pipeline.models.four_ssim import four_ms_ssim
 from pipeline.provenance import stage_provenance
 
@@ -76,42 +76,29 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
-def served_scorer(
-    model_path: Path, params_path: Path, evaluation_path: Path
-) -> ReconstructionScorer:
-    """The inline scorer as packaged: evaluate's score and options, and the path map's
-    calibration from the evaluation evidence; the max-pooled 4-MS-SSIM without that evidence."""
-    model, meta = load_autoencoder(model_path)
-    params = load_section(params_path, "evaluate")
-    options = dataclasses.asdict(params.four_ms_ssim)
-    mode_doc = {}
-    if evaluation_path.is_file():
-        mode_doc = json.loads(evaluation_path.read_text())["modes"]["inline"] or {}
-    seal_path = mode_doc.get("seal_path")
-    if params.score == PATH_SCORE and not seal_path:
-        return ReconstructionScorer(model, meta, "attention_ae", "four_ms_ssim", options)
-    return ReconstructionScorer(model, meta, "attention_ae", params.score, options, 1, seal_path)
-
-
 def end_to_end_latency(
-    model_path: Path, data_dir: Path, params_path: Path, evaluation_path: Path, repeats: int
-) -> dict[str, float]:
+    models_dir: Path, calibrate_dir: Path, data_dir: Path, repeats: int
+) -> dict[str, Any]:
     """p50/p95 ms of one raw dataset frame -> band alignment -> reconstruction -> the served
-    score, and of the alignment alone; empty without a trained model or a dataset."""
+    score -> decision (the operating detector, ``pipeline.detector``), with and without the
+    heatmap, and of the alignment alone; empty without a calibrated model or a dataset."""
     frames = sorted((data_dir / "images").glob("*.png"))[:1]
-    if not model_path.is_file() or not frames:
+    if not (calibrate_dir / "calibration.json").is_file() or not frames:
         return {}
-    scorer = served_scorer(model_path, params_path, evaluation_path)
+    detector = operating_detector("inline", models_dir, calibrate_dir, batch_size=1)
     raw = load_gray(frames[0])[None]
-    align = timed(lambda: preprocess_images(raw, scorer.meta), repeats)
-    total = timed(lambda: scorer(raw), repeats)
+    align = timed(lambda: detector.working_with_geometry(raw), repeats)
+    total = timed(lambda: detector.score(raw), repeats)
+    with_map = timed(lambda: detector.score(raw, with_maps=True), repeats)
     return {
-        "served_score": scorer.score_name,
+        "served_score": detector.settings.score,
         "raw_frame": list(raw.shape[1:]),
-        "alignment": scorer.meta.alignment.kind,
+        "alignment": detector.alignment.kind,
         "preprocess_p50_ms": 1000 * percentile(align, 0.50),
         "end_to_end_p50_ms": 1000 * percentile(total, 0.50),
         "end_to_end_p95_ms": 1000 * percentile(total, 0.95),
+        "end_to_end_with_heatmap_p50_ms": 1000 * percentile(with_map, 0.50),
+        "end_to_end_with_heatmap_p95_ms": 1000 * percentile(with_map, 0.95),
     }
 
 
@@ -120,9 +107,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("artifacts/train/attention_ae/model.pt"))
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--data", type=Path, default=Path("data"), help="a raw frame from here")
-    parser.add_argument(
-        "--evaluation", type=Path, default=Path("artifacts/evaluate/evaluation.json")
-    )
+    parser.add_argument("--models", type=Path, default=Path("artifacts/train"))
+    parser.add_argument("--calibration", type=Path, default=Path("artifacts/calibrate"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--batch", type=int, default=16)
@@ -138,9 +124,7 @@ def main() -> None:
             return four_ms_ssim(x, model(x)).score
 
     single = timed(lambda: score(one), args.repeats)
-    end_to_end = end_to_end_latency(
-        args.model, args.data, args.params, args.evaluation, args.repeats
-    )
+    end_to_end = end_to_end_latency(args.models, args.calibration, args.data, args.repeats)
     batched = timed(lambda: score(batch), max(3, args.repeats // 5))
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(one)

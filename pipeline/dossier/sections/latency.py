@@ -57,9 +57,12 @@ def _latency_text(study: dict[str, Any]) -> str:
     )
     if study.get("end_to_end_p50_ms") is not None:
         text += (
-            f"; {fmt(study['end_to_end_p50_ms'], 1)} ms median from a raw frame "
-            "(alignment included)"
+            f"; {fmt(study['end_to_end_p50_ms'], 1)} ms median, "
+            f"{fmt(study.get('end_to_end_p95_ms'), 1)} ms 95th percentile from a raw frame to "
+            "the decision (alignment included)"
         )
+    if study.get("end_to_end_with_heatmap_p50_ms") is not None:
+        text += f", {fmt(study['end_to_end_with_heatmap_p50_ms'], 1)} ms median with the heatmap"
     return text + f"; measured by {LATENCY.script}"
 
 
