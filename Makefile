@@ -15,7 +15,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-fast install system-deps data repro lint bench check-fresh-run readme-check lifecycle
+.PHONY: demo test test-fast install system-deps data repro lint bench check-fresh-run readme-check check-print lifecycle
 
 demo: install data repro
 
@@ -36,6 +36,11 @@ check-fresh-run: install
 # After `make demo`: the README's "After `make demo`" commands, exactly as written.
 readme-check: install
 	$(BIN)/python .ci/readme_check.py
+
+# After `make demo`: the rendered dossiers pass the machine print checks (.ci/check_print.py);
+# their pages land in reports/print-pages/dossiers/ as PNGs.
+check-print: install
+	$(BIN)/python .ci/check_print.py
 
 # After `make demo`: the release path on the embedded data, shadow -> inspect -> monitor ->
 # champion (refused while capability is not met) -> rollback -> audit verify (scripts/lifecycle.sh;
