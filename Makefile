@@ -15,7 +15,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test test-fast install system-deps data repro lint bench check-fresh-run readme-check check-print lifecycle
+.PHONY: demo test test-fast install system-deps data repro lint bench check-fresh-run readme-check check-print lifecycle study
 
 demo: install data repro
 
@@ -82,3 +82,12 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/inline_latency.py
+
+# A study whose JSON feeds the evidence, run on demand (benchmarks/dvc.yaml, frozen so that
+# `dvc repro` never runs it): make study STUDY=resolution_study|detectability_ceiling|inline_latency
+# Runs the stages it needs first; refreezes it even when it fails. Then commit its JSON and
+# benchmarks/dvc.lock, and `dvc repro` carries it into the evidence.
+study: install data
+	@test -n "$(STUDY)" || { echo "usage: make study STUDY=resolution_study|detectability_ceiling|inline_latency"; exit 2; }
+	$(BIN)/dvc unfreeze benchmarks/dvc.yaml:$(STUDY)
+	$(BIN)/dvc repro benchmarks/dvc.yaml:$(STUDY); rc=$$?; $(BIN)/dvc freeze benchmarks/dvc.yaml:$(STUDY); exit $$rc

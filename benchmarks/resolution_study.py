@@ -12,7 +12,9 @@ Usage (from the repository root, venv active):
 
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
-        --sizes 16x192 32x384 64x768 --epochs 15
+        --sizes 16x192 32x384 64x768 128x768 --epochs 15
+
+(or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)
 
 Pass the JSON to the evaluate stage with ``--resolution-study`` to carry it into
 ``evaluation.json`` (``resolution_study``), where the dossier reports it.
@@ -37,6 +39,7 @@ from pipeline.cli import parse_size
 from pipeline.config import load_section
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
+from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import ReconstructionScorer, load_split
 from pipeline.evaluation.intervals import ranking_with_ci
 from pipeline.models.autoencoder import build_model, count_parameters
@@ -49,7 +52,7 @@ log = logging.getLogger("resolution_study")
 
 
 def study_one(
-    size: tuple[int, int], args: argparse.Namespace, train_params: Any, eval_params: Any
+    size: tuple[int, int], args: argparse.Namespace, train_params: Any, settings: Any
 ) -> dict[str, Any]:
     """Train at one size, score val, time both; returns the size's row."""
     fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
@@ -58,7 +61,8 @@ def study_one(
     )
     normal_train, normal_val = train.load_training_images(args.data, args.splits, params)
     roi = train.build_roi(params, normal_train, None)
-    model = build_model(eval_params.detector, train.model_config(params), params.seed)
+    calib, eval_params = settings
+    model = build_model(calib.detector, train.model_config(params), params.seed)
     result = train_autoencoder(
         model,
         normal_train,
@@ -70,18 +74,23 @@ def study_one(
         progress=sys.stderr.isatty(),
     )
     meta = CheckpointMeta(
-        eval_params.detector, model.config, roi, alignment=train.model_alignment(params)
+        calib.detector, model.config, roi, alignment=train.model_alignment(params)
     )
-    options = dataclasses.asdict(eval_params.four_ms_ssim)
     scorer = ReconstructionScorer(
         model.cpu().eval(),
         meta,
-        eval_params.detector,
-        eval_params.score,
-        options,
-        eval_params.batch_size,
+        calib.detector,
+        calib.score,
+        dataclasses.asdict(calib.four_ms_ssim),
+        calib.batch_size,
+        seal_path=dataclasses.asdict(calib.seal_path),
     )
-    val = load_split(args.data, read_manifest(args.data), read_splits(args.splits), "val")
+    rows, assignment = read_manifest(args.data), read_splits(args.splits)
+    # the calibrate stage's seal-path calibration, fitted on the normal train images
+    seal_path = calibrate_seal_path(scorer, load_split(args.data, rows, assignment, "train"))
+    if seal_path is not None:
+        scorer = scorer.with_seal_path(seal_path)
+    val = load_split(args.data, rows, assignment, "val")
     started = time.perf_counter()
     scores = scorer(val.images).scores
     inference_ms = 1000 * (time.perf_counter() - started) / len(scores)
@@ -116,25 +125,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     torch.set_num_threads(args.threads)
     train_params = load_section(args.params, "train")
+    calib = load_section(args.params, "calibrate")
     eval_params = load_section(args.params, "evaluate")
     settings = {
         "sizes": [list(s) for s in args.sizes],
         "epochs_cap": args.epochs,
         "torch_threads": args.threads,
         "train": dataclasses.asdict(train_params),
+        "calibrate": dataclasses.asdict(calib),
     }
     evidence: dict[str, Any] = {
         "description": "inline detector trained briefly at each working resolution, scored on "
         "the val split (never test); timings on this machine's CPU",
         "split": "val",
-        "score": eval_params.score,
-        "detector": eval_params.detector,
+        "score": calib.score,
+        "detector": calib.detector,
         "results": [],
         "provenance": stage_provenance("resolution_study", settings, seed=train_params.seed),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
-        row = study_one(size, args, train_params, eval_params)
+        row = study_one(size, args, train_params, (calib, eval_params))
         evidence["results"].append(row)
         log.info(
             "%dx%d: val AUROC %.3f, %.1f ms/image",
