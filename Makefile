@@ -80,8 +80,9 @@ repro: install data
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy pipeline
 
+# Latency figures printed for a look (benchmarks/out/, ignored); the evidence's are `make study`'s.
 bench: install
-	$(BIN)/python benchmarks/inline_latency.py
+	$(BIN)/python benchmarks/inline_latency.py --out benchmarks/out/inline_latency.json
 
 # A study whose JSON feeds the evidence, run on demand (benchmarks/dvc.yaml, frozen so that
 # `dvc repro` never runs it): make study STUDY=resolution_study|detectability_ceiling|inline_latency
