@@ -11,6 +11,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.sealaudit-installed
 APT_PACKAGES := postgresql poppler-utils libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# what provenance hashes as the source (pipeline/provenance.py SOURCE_PATHS)
+SOURCE_PATHS := pipeline params.yaml dvc.yaml data.dvc challenge.dvc validation reports/templates benchmarks/results pyproject.toml requirements.lock
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
@@ -90,5 +92,6 @@ bench: install
 # benchmarks/dvc.lock, and `dvc repro` carries it into the evidence.
 study: install data
 	@test -n "$(STUDY)" || { echo "usage: make study STUDY=resolution_study|detectability_ceiling|inline_latency"; exit 2; }
+	@git diff --quiet HEAD -- $(SOURCE_PATHS) || { echo "make study: commit the source changes first (the study records its commit; a dirty tree would mark it dirty)"; exit 2; }
 	$(BIN)/dvc unfreeze benchmarks/dvc.yaml:$(STUDY)
 	$(BIN)/dvc repro benchmarks/dvc.yaml:$(STUDY); rc=$$?; $(BIN)/dvc freeze benchmarks/dvc.yaml:$(STUDY); exit $$rc
