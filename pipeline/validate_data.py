@@ -10,6 +10,7 @@ dataset is only read, never changed. ``--report-only`` reports without stopping.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -25,6 +26,7 @@ from pipeline.config.validate_data import Params
 from pipeline.data.manifest import DatasetError, read_dataset_info
 from pipeline.data.splits import read_split_strategy, read_splits
 from pipeline.errors import SealauditError
+from pipeline.governance.bounds import BOUNDS_FILE, ReviewedBounds, bound_deviations, load_bounds
 from pipeline.governance.composition import CONFOUNDERS, composition_table, confounding_tables
 from pipeline.governance.facts import image_table, read_manifest_table
 from pipeline.governance.findings import Finding, collect_findings, plain
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 SECTION = "validate_data"
 TABLES = {"manifest", "images", "composition", "version"}
 SUITES_DIR = "suites"
-REVIEWED_FILES = ("data_dictionary.yaml", "intended_use.yaml")
+REVIEWED_FILES = ("data_dictionary.yaml", "intended_use.yaml", BOUNDS_FILE)
 
 
 def _image_size(info: dict[str, Any], data_dir: Path) -> tuple[int, int]:
@@ -83,6 +85,20 @@ def _confounding(images: pd.DataFrame, composition: pd.DataFrame, params: Params
     return document
 
 
+def _deviations(in_force: dict[str, Any], bounds: ReviewedBounds) -> list[dict[str, Any]]:
+    """The limits in force looser than reviewed, each logged as a warning (never silent)."""
+    rows = bound_deviations(in_force, bounds)
+    for row in rows:
+        log.warning(
+            "validate_data.%s = %s is looser than the reviewed %s (%s): recorded as a deviation",
+            row["key"],
+            row["in_force"],
+            row["reviewed"],
+            row["source"],
+        )
+    return rows
+
+
 def _write_tables(out_dir: Path, images: pd.DataFrame, results: dict[str, Any]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     images.sort_values("image_id").to_csv(out_dir / "image_facts.csv", index=False)
@@ -118,6 +134,8 @@ def run(
     info = read_dataset_info(data_dir)
     height, width = _image_size(info, data_dir)
     parameters = params.expectation_parameters(height, width)
+    in_force = dataclasses.asdict(params)
+    bounds = load_bounds(validation_dir / BOUNDS_FILE, set(in_force))
     suites = load_suites(validation_dir / SUITES_DIR, TABLES)
     check_parameters(suites, parameters)
     manifest = read_manifest_table(data_dir)
@@ -147,6 +165,7 @@ def run(
         "composition": composition.to_dict("records"),
         "confounding": _confounding(images, composition, params),
         "reviewed_files": _reviewed_files(validation_dir),
+        "bound_deviations": _deviations(in_force, bounds),
         "provenance": stage_provenance(SECTION, params),
     }
     document = governance_document(suites, findings, context)

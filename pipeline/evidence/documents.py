@@ -89,7 +89,8 @@ class Governance:
 
     Verbatim: ``confounding`` (leakage counts, Cramér's V tables), ``requirements`` and
     ``composition`` rows, ``parameters`` (the checks' limits), ``dataset`` (data/dataset.json
-    plus the splits it was checked with).
+    plus the splits it was checked with), ``bound_deviations`` (limits in force looser than
+    ``validation/governance_bounds.yaml``).
     """
 
     success: bool
@@ -104,6 +105,7 @@ class Governance:
     parameters: dict[str, Any]
     dataset: dict[str, Any]
     reviewed_files: list[Any]
+    bound_deviations: list[dict[str, Any]]
     provenance: Provenance
 
 

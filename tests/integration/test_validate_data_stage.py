@@ -70,6 +70,10 @@ def test_clean_splits_pass_with_exit_zero(world: dict[str, Path]) -> None:
     assert document["success"] is True
     assert (world["root"] / "clean" / "summary.md").read_text().count("**Result: PASS**") == 1
     assert (world["root"] / "clean" / "image_facts.csv").is_file()
+    # the tiny world widens val_defective_share past its reviewed bound: recorded, not silent
+    (deviation,) = document["bound_deviations"]
+    assert deviation["key"] == "val_defective_share" and deviation["in_force"] == [0.2, 0.5]
+    assert deviation["reviewed"] == [0.05, 0.2] and deviation["looser"] == "wider"
 
 
 def test_critical_failure_exits_one_with_a_line_naming_files_and_fix(

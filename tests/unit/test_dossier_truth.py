@@ -149,3 +149,25 @@ def test_latency_and_hardware_come_from_the_benchmark_of_this_data(tmp_path: Pat
     assert "Test CPU 3000" in html and "Hardware validated on</th><td>not recorded" not in html
     edit_json(evaluation, add(latency_benchmark("0" * 32 + ".dir", size)))
     assert "not recorded for this data: the benchmark ran with data md5 000" in render(paths)
+
+
+def relaxed_test_share(governance: dict[str, Any]) -> None:
+    """An official split accepted by widening the test balance bound past its reviewed value."""
+    governance["bound_deviations"] = [
+        {
+            "key": "test_defective_share",
+            "reviewed": [0.45, 0.55],
+            "in_force": [0.3, 0.55],
+            "looser": "wider",
+            "source": "SA-VAL-GB-001 rev 1",
+        }
+    ]
+
+
+def test_a_relaxed_governance_bound_is_shown_as_a_deviation(tmp_path: Path) -> None:
+    paths = make_world(tmp_path)
+    assert "Every governance limit in force is as reviewed or tighter" in render(paths)
+    edit_json(paths.evidence_dir / "validate_data" / "governance.json", relaxed_test_share)
+    html = render(paths)
+    assert "Deviation: 1 governance limit(s) in force are looser than reviewed" in html
+    assert "test_defective_share" in html and "SA-VAL-GB-001 rev 1" in html

@@ -238,6 +238,16 @@ def governance_section(governance: Governance) -> dict[str, Any]:
         "suites": [[str(s.name), str(s.sha256)] for s in governance.suites],
         "expectations": expectations,
         "confounding": [[humanize(k), fmt_value(v)] for k, v in governance.confounding.items()],
+        "bound_deviations": [
+            [
+                str(row["key"]),
+                fmt_value(row["reviewed"]),
+                fmt_value(row["in_force"]),
+                str(row["looser"]),
+                str(row["source"]),
+            ]
+            for row in governance.bound_deviations
+        ],
     }
 
 
