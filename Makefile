@@ -88,8 +88,8 @@ bench: install
 
 # A study whose JSON feeds the evidence, run on demand (benchmarks/dvc.yaml, frozen so that
 # `dvc repro` never runs it): make study STUDY=resolution_study|detectability_ceiling|inline_latency
-# Runs the stages it needs first; refreezes it even when it fails. Then commit its JSON and
-# benchmarks/dvc.lock, and `dvc repro` carries it into the evidence.
+# Runs the stages it needs first; refreezes it even when it fails. Then commit its JSON, and
+# `dvc repro` carries it into the evidence.
 study: install data
 	@test -n "$(STUDY)" || { echo "usage: make study STUDY=resolution_study|detectability_ceiling|inline_latency"; exit 2; }
 	@git diff --quiet HEAD -- $(SOURCE_PATHS) || { echo "make study: commit the source changes first (the study records its commit; a dirty tree would mark it dirty)"; exit 2; }
