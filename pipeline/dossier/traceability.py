@@ -47,6 +47,18 @@ class Check:
     requirement: str = ""
 
 
+OBSERVED_CHARS = 120  # the matrix cites a criterion; its full observation is in its own table
+
+
+def brief(text: str, limit: int = OBSERVED_CHARS) -> str:
+    """``text`` cut at the last ``;`` before ``limit`` characters, saying where the rest is."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(";", 0, limit)
+    head = text[: cut if cut > 0 else limit].rstrip()
+    return f"{head}; … (in full: the acceptance criteria table)"
+
+
 def criterion_checks(
     criteria: Iterable[Criterion], judged: dict[str, dict[str, Any]]
 ) -> dict[str, Check]:
@@ -57,7 +69,8 @@ def criterion_checks(
         if row is None:
             result = "judged at promotion (sealaudit promote)"
         else:
-            result = f"{row['result']} (observed {row['observed']}, limit {row['limit']})"
+            observed = brief(str(row["observed"]))
+            result = f"{row['result']} (observed {observed}, limit {row['limit']})"
         evidence = CHECK_EVIDENCE.get(item.check, "")
         label = f"{item.id} criterion {item.check}"
         checks[item.id] = Check(label, result, evidence, item.description)

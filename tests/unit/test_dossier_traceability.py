@@ -132,3 +132,12 @@ def test_the_cases_of_one_parametrized_test_are_one_line_with_their_tally() -> N
         "tests.unit.test_a::test_q: passed",
     ]
     assert row["result"] == "FAIL" and row["flag"] == ""
+
+
+def test_a_long_criterion_observation_is_cited_briefly() -> None:
+    from pipeline.dossier.traceability import brief
+
+    long = "; ".join(f"REQ-{i}: not demonstrated (2 hits and 58 misses)" for i in range(8))
+    short = brief(long)
+    assert len(short) < 180 and short.endswith("(in full: the acceptance criteria table)")
+    assert short.startswith("REQ-0: not demonstrated") and brief("PASS") == "PASS"
