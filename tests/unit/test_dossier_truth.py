@@ -135,7 +135,7 @@ def latency_benchmark(data_md5: str, size: list[int]) -> dict[str, Any]:
 
 def test_latency_and_hardware_come_from_the_benchmark_of_this_data(tmp_path: Path) -> None:
     paths = make_world(tmp_path)
-    assert "carries no inline_latency; run benchmarks/inline_latency.py" in render(paths)
+    assert "carries no inline_latency; make study STUDY=inline_latency" in render(paths)
     evaluation = paths.evidence_dir / "evaluate" / "evaluation.json"
     raw = json.loads(evaluation.read_text())
     ours, size = raw["provenance"]["data_md5"], raw["modes"]["inline"]["working_resolution"]

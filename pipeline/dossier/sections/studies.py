@@ -50,7 +50,7 @@ class InlineColumn:
 
 def rerun(study: Study) -> str:
     """The fix for an absent or stale study, as a reader of the dossier would type it."""
-    return f"run {study.script}, then dvc repro evaluate"
+    return f"make study STUDY={study.key} ({study.script}), commit its JSON, then dvc repro"
 
 
 def _not_recorded(study: Study) -> dict[str, Any]:
