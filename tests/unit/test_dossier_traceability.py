@@ -141,3 +141,43 @@ def test_a_long_criterion_observation_is_cited_briefly() -> None:
     short = brief(long)
     assert len(short) < 180 and short.endswith("(in full: the acceptance criteria table)")
     assert short.startswith("REQ-0: not demonstrated") and brief("PASS") == "PASS"
+
+
+def test_every_assures_marker_names_a_known_feature_or_requirement() -> None:
+    """A mistyped id in ``@pytest.mark.assures(...)`` would trace to nothing and leave its
+    requirement flagged NO TEST in the dossier while the test passes: catch it here."""
+    import ast
+    import json
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    validation = root / "validation"
+    known = {
+        str(f["id"])
+        for f in yaml.safe_load((validation / "intended_use.yaml").read_text())["csa_features"]
+    }
+    known |= {
+        str(c["id"]) for c in yaml.safe_load((validation / "protocol.yaml").read_text())["criteria"]
+    }
+    known |= {
+        str(h["id"])
+        for h in yaml.safe_load((validation / "risk_register.yaml").read_text())["hazards"]
+    }
+    for suite in (validation / "suites").glob("*.json"):
+        known |= set(re.findall(r'"(DG-\d+)"', suite.read_text()))
+    used: dict[str, str] = {}
+    for path in (root / "tests").rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "assures"
+            ):
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        used[arg.value] = f"{path.name}:{node.lineno}"
+    assert used, "no assures markers found: the CSA records would list no tests"
+    unknown = {value: where for value, where in used.items() if value not in known}
+    assert not unknown, f"assures ids that name nothing: {json.dumps(unknown)}"
