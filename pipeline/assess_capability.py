@@ -99,11 +99,13 @@ def decide(
     for start in tqdm(starts, desc=f"challenge {detector.mode}", unit="chunk", disable=None):
         part = rows[start : start + chunk]
         rejected = detector.score(load_stack(challenge_dir, part)).decisions
-        decisions.extend(_decision(row, flag) for row, flag in zip(part, rejected, strict=True))
+        pairs = zip(part, rejected, strict=True)
+        decisions.extend(image_decision(row, flag) for row, flag in pairs)
     return decisions
 
 
-def _decision(row: ManifestRow, rejected: bool) -> ImageDecision:
+def image_decision(row: ManifestRow, rejected: bool) -> ImageDecision:
+    """A manifest row's ground truth with the detector's decision on its image."""
     return ImageDecision(
         image_id=row.image_id,
         capture_event=row.capture_event,
