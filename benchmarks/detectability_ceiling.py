@@ -331,22 +331,20 @@ def inline_reference(
     }
 
 
+def reference_params(params_file: Path, seed: int, normals: int, defects: int) -> Any:
+    """The ``synth`` section with another seed and other event counts: same defects, other
+    draws (also the selection study's reference set)."""
+    synth = load_section(params_file, "synth")
+    return dataclasses.replace(synth, seed=seed, n_normal_events=normals, n_defect_events=defects)
+
+
 def reference_worlds(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     """Generate (or reuse, when resuming) the reference and threshold sets under ``--state``;
     the folders and what they are."""
-    synth = load_section(args.params, "synth")
-    reference = dataclasses.replace(
-        synth,
-        seed=args.reference_seed,
-        n_normal_events=args.normal_events,
-        n_defect_events=args.defect_events,
+    reference = reference_params(
+        args.params, args.reference_seed, args.normal_events, args.defect_events
     )
-    normals = dataclasses.replace(
-        synth,
-        seed=args.reference_seed + 1,
-        n_normal_events=args.threshold_events,
-        n_defect_events=0,
-    )
+    normals = reference_params(args.params, args.reference_seed + 1, args.threshold_events, 0)
     folders = []
     for name, settings in (("reference", reference), ("threshold_set", normals)):
         folder = args.state / "worlds" / f"{name}-{_fingerprint(settings)}"

@@ -18,6 +18,7 @@ CHECKPOINT_SHA256 = "ab" * 32
 # The dataset of the dossier fixture (tests/fixtures/evidence): a study run on it is its evidence.
 FIXTURE_DATA_MD5 = "3b0d2f6c9a8e7d6c5b4a39281706f5e4.dir"
 CEILING_PER_TYPE = {"burn": 0.30, "channel": 0.5339, "void": 0.95}
+SOURCE_PER_TYPE = {"burn": 0.40, "channel": 0.80, "void": 0.97}
 INLINE_PER_TYPE = {"burn": 0.9183, "channel": 0.6019, "void": 0.8226}
 
 
@@ -73,16 +74,35 @@ def inline_figures(auroc: float = 0.7641, sha256: str = CHECKPOINT_SHA256) -> di
     return inline
 
 
+def spread(mean: float, low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    """A figure over seeds as the study writes it (a single value when no range is given)."""
+    low, high = (mean, mean) if low is None else (low, high)
+    return {"mean": mean, "sd": 0.01, "min": low, "max": high, "n_undefined": 0}
+
+
+def ceiling_size(
+    height: int, width: int, per_type: dict[str, float], overall: dict[str, Any]
+) -> dict[str, Any]:
+    """One working size of the real study with these per-type AUROCs (single values) and this
+    overall AUROC spread; its runs and a90/95 summary are the real study's first size's."""
+    size = written("detectability_ceiling")["sizes"][0]
+    size["working_size"] = [height, width]
+    size["summary"]["per_type_auroc"] = {kind: spread(v) for kind, v in per_type.items()}
+    size["summary"]["test_auroc"] = overall
+    return size
+
+
 def ceiling_study(
     inline: dict[str, Any] | None = None, data_md5: str = FIXTURE_DATA_MD5
 ) -> dict[str, Any]:
-    """The real ceiling study at 32 x 384, three epochs (the second chosen), next to
-    ``inline`` (default ``inline_figures()``), run on the dataset ``data_md5``."""
+    """The real ceiling study with two working sizes, 32 x 384 (``CEILING_PER_TYPE``) and
+    128 x 768 (``SOURCE_PER_TYPE``), next to ``inline`` (default ``inline_figures()``), run on
+    the dataset ``data_md5``."""
     study = written("detectability_ceiling")
     study["provenance"]["data_md5"] = data_md5
-    study.update(working_size=[32, 384], chosen_epoch=1, history=study["history"][:3])
-    study["test"].update(
-        auroc=0.9012, auroc_ci=[0.8722, 0.9358], per_type_auroc=dict(CEILING_PER_TYPE)
-    )
+    study["sizes"] = [
+        ceiling_size(32, 384, CEILING_PER_TYPE, spread(0.9012, 0.8722, 0.9358)),
+        ceiling_size(128, 768, SOURCE_PER_TYPE, spread(0.95, 0.94, 0.96)),
+    ]
     study["inline_detector"] = inline_figures() if inline is None else inline
     return study

@@ -29,7 +29,7 @@ from pipeline.dossier.formatting import NOT_RECORDED
 from pipeline.dossier.junit import SOURCE_DIR, results_file
 from pipeline.dossier.outline import outline
 from pipeline.dossier.registers import AuditEntry, read_audit_log
-from pipeline.dossier.sections import data, records, residual, studies
+from pipeline.dossier.sections import ceiling, data, records, residual, studies
 from pipeline.dossier.sections import performance as perf
 from pipeline.dossier.sections.capability import capability_section
 from pipeline.dossier.sections.comparison import comparison_section
@@ -134,7 +134,7 @@ def build_context(
             "paper_source": str(evaluation.paper_reference.get("source", "")),
             "ablation": perf.ablation_rows(evaluation),
             "resolution": studies.resolution_section(documents),
-            "ceiling": studies.ceiling_section(documents),
+            "ceiling": ceiling.ceiling_section(documents),
             "comparison": _comparison(documents, mode, champion, compare, identity),
         },
         "thresholds": [

@@ -165,11 +165,104 @@ class CeilingTest:
 
 
 @dataclass(frozen=True)
+class CeilingThreshold:
+    """The ceiling's decision threshold, fixed on independent normal capture events."""
+
+    value: float
+    target: float
+    n_events: int
+    n_rejected: int
+    rate: float
+
+
+@dataclass(frozen=True)
+class CeilingRequirement:
+    """One protocol requirement judged on the ceiling's challenge decisions (sizes in ``unit``;
+    ``a90_95`` None: not demonstrated)."""
+
+    id: str
+    defect_type: str
+    form: str | None
+    unit: str
+    required_a90_95: float
+    method: str
+    a50: float | None
+    a90: float | None
+    a90_95: float | None
+    passed: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class CeilingChallenge:
+    """The ceiling's capability on the challenge set (``false_reject`` as assess_capability's)."""
+
+    false_reject: dict[str, Any]
+    requirements: list[CeilingRequirement]
+
+
+@dataclass(frozen=True)
+class CeilingRun:
+    """One seed at one working size (``challenge`` None when no challenge set was given)."""
+
+    threshold: CeilingThreshold
+    test: CeilingTest
+    challenge: CeilingChallenge | None
+    seed: int
+    chosen_epoch: int
+    history: list[CeilingEpoch]
+    train_seconds: float
+    session_seconds: float
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A figure over seeds: mean, sd, min, max of the defined values (None when none was)."""
+
+    mean: float | None
+    sd: float | None
+    min: float | None
+    max: float | None
+    n_undefined: int
+
+
+@dataclass(frozen=True)
+class RequirementSpread(Spread):
+    """A requirement's a90/95 over seeds, with the required size and how many seeds met it."""
+
+    required: float
+    unit: str
+    n_passed: int
+
+
+@dataclass(frozen=True)
+class CeilingSummary:
+    """One working size over its seeds (``a90_95`` keyed by requirement id)."""
+
+    n_seeds: int
+    test_auroc: Spread
+    per_type_auroc: dict[str, Spread]
+    a90_95: dict[str, RequirementSpread]
+
+
+@dataclass(frozen=True)
+class CeilingSize:
+    """The ceiling at one working size: the network's size and every seed's run."""
+
+    working_size: list[int]
+    stem_levels: int
+    parameters: int
+    runs: list[CeilingRun]
+    summary: CeilingSummary
+
+
+@dataclass(frozen=True)
 class InlineFigures:
     """The inline detector scored as ``evaluate`` scores it, on the same test split."""
 
     detector: str
     score: str
+    working_size: list[int]
     checkpoint_sha256: str
     auroc: float
     auroc_ci: list[float]
@@ -178,18 +271,23 @@ class InlineFigures:
 
 @dataclass(frozen=True)
 class CeilingStudy:
-    """``benchmarks/detectability_ceiling.py``'s JSON; ``alignment`` is verbatim and
-    ``inline_detector`` is null when no trained inline checkpoint was found."""
+    """``benchmarks/detectability_ceiling.py``'s JSON: the ceiling per working size and seed.
+    ``alignment``, ``threshold_set`` and ``schedule`` are verbatim; ``inline_detector`` is
+    null when no trained inline checkpoint was found, ``challenge`` when no challenge set was."""
 
     what: str
-    working_size: list[int]
     alignment: dict[str, Any]
     reference: CeilingReference
-    chosen_epoch: int
-    history: list[CeilingEpoch]
-    test: CeilingTest
+    threshold_set: dict[str, Any]
+    challenge: str | None
+    schedule: dict[str, Any]
+    sizes: list[CeilingSize]
     inline_detector: InlineFigures | None
     provenance: Provenance
+
+    def at_size(self, size: list[int]) -> CeilingSize | None:
+        """The ceiling measured at working size ``size`` (None when not measured there)."""
+        return next((s for s in self.sizes if list(s.working_size) == list(size)), None)
 
 
 @dataclass(frozen=True)

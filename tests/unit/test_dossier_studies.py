@@ -18,7 +18,8 @@ from pipeline import evidence
 from pipeline.dossier.context import build_context
 from pipeline.dossier.evidence import Documents, EvidencePaths, load_evidence
 from pipeline.dossier.render import render_html
-from pipeline.dossier.sections.studies import ceiling_section, resolution_section
+from pipeline.dossier.sections.ceiling import ceiling_section
+from pipeline.dossier.sections.studies import resolution_section
 from pipeline.evaluation.studies import CEILING, RESOLUTION
 from pipeline.evidence import Evaluation
 from tests.dossier_world import FIXTURE, TEMPLATES, edit_json, make_world
@@ -112,17 +113,47 @@ def test_chosen_size_is_the_evaluated_one_and_the_note_says_when_it_was_not_stud
     )
 
 
-def test_ceiling_table_sets_each_defect_type_beside_the_inline_detector() -> None:
+def test_ceiling_table_sets_each_defect_type_at_each_size_beside_the_inline_detector() -> None:
     section = ceiling_section(with_ceiling(inline_figures()))
     assert section["recorded"] and section["inline_recorded"]
-    assert (section["defective_images"], section["working_size"]) == ("1680", "32 x 384")
-    assert (section["chosen_epoch"], section["epochs"]) == ("1", "3")
+    assert section["sizes"] == "32 x 384 and 128 x 768"
+    assert section["auroc_headers"][1:3] == ["Ceiling at 32 x 384", "Ceiling at 128 x 768"]
     assert section["rows"] == [
-        ["burn", "0.300", "0.918", "+0.618"],
-        ["channel", "0.534", "0.602", "+0.068"],
-        ["void", "0.950", "0.823", "\u22120.127"],
-        ["All defect types", "0.901 [0.872, 0.936]", "0.764 [0.713, 0.812]", "\u22120.137"],
+        ["burn", "0.300", "0.400", "0.918", "+0.618", "+0.100"],
+        ["channel", "0.534", "0.800", "0.602", "+0.068", "+0.266"],
+        ["void", "0.950", "0.970", "0.823", "\u22120.127", "+0.020"],
+        [
+            "All defect types",
+            "0.901 [0.872, 0.936]",
+            "0.950 [0.940, 0.960]",
+            "0.764 [0.713, 0.812]",
+            "\u22120.137",
+            "+0.049",
+        ],
     ]
+
+
+def test_ceiling_capability_sets_each_requirement_beside_the_inline_detector() -> None:
+    study = ceiling_study()
+    summary = study["sizes"][1]["summary"]["a90_95"]
+    first = next(iter(summary))
+    summary[first].update(mean=0.2, sd=0.01, min=0.19, max=0.21, n_undefined=1, n_passed=2)
+    documents = evidence_with(studies={CEILING.key: study}, working_resolution=[32, 384])
+    rows = ceiling_section(documents)["capability_rows"]
+    assert len(rows) == len(summary)
+    row = rows[0]
+    assert row[0].startswith(first)
+    required = summary[first]["required"]
+    assert row[1] == f"{required:.3g} mm"
+    n_seeds = study["sizes"][0]["summary"]["n_seeds"]
+    assert row[3] == f"0.2 mm (met 2/{n_seeds}; not demonstrated in 1)"
+    assert first == "REQ-CHANNEL" and row[4] == "0.22 mm (met)"  # the fixture's capability.json
+
+
+def test_ceiling_capability_without_capability_evidence_leaves_inline_not_recorded() -> None:
+    documents = dataclasses.replace(with_ceiling(inline_figures()), capability=None)
+    rows = ceiling_section(documents)["capability_rows"]
+    assert rows and {row[-1] for row in rows} == {"not recorded"}
 
 
 def test_an_inline_detector_above_the_ceiling_is_flagged() -> None:
@@ -164,8 +195,9 @@ def test_monitor_hash_of_another_detector_is_not_taken_for_the_evaluated_one() -
 def test_ceiling_without_an_inline_detector_leaves_its_column_not_recorded() -> None:
     section = ceiling_section(with_ceiling(None))
     assert not section["inline_recorded"] and section["warning"] == ""
-    assert [row[2] for row in section["rows"]] == ["not recorded"] * 4
-    assert [row[3] for row in section["rows"]] == ["\u2014"] * 4
+    assert [row[3] for row in section["rows"]] == ["not recorded"] * 4
+    assert [row[4] for row in section["rows"]] == ["\u2014"] * 4
+    assert [row[5] for row in section["rows"]] == ["+0.100", "+0.266", "+0.020", "+0.049"]
 
 
 def test_missing_studies_are_not_recorded() -> None:
@@ -192,8 +224,10 @@ def test_the_rendered_dossier_shows_both_studies(tmp_path: Path) -> None:
     assert "Working-resolution study: not recorded (evaluation.json" in html_before
     assert "Detectability ceiling: not recorded (evaluation.json" in html_before
     assert "Working resolution (measured choice)" in html and "32 x 384 (chosen)" in html
-    assert "trained on 1680 labelled defective images" in html
+    defective = ceiling_study()["reference"]["defective_images"]
+    assert f"trained on {defective} labelled defective images" in html
     assert '<td class="num">0.901 [0.872, 0.936]</td>' in html
+    assert "Ceiling at 128 x 768" in html
     assert "Warning: the study scored the inline checkpoint with sha256" in html
     assert "Comparison with the current champion" in html
     performance = build(paths)["performance"]
@@ -225,19 +259,19 @@ def test_the_inline_column_is_this_evaluations_own_when_it_has_per_type_auroc() 
     stale_copy = inline_figures(auroc=0.5, sha256="cd" * 32)
     section = ceiling_section(with_ceiling(stale_copy, own_per_type=own))
     assert section["warning"] == ""  # the stale copy is not used, so it cannot mislead
-    assert section["rows"][0] == ["burn", "0.300", "0.990", "+0.690"]
+    assert section["rows"][0] == ["burn", "0.300", "0.400", "0.990", "+0.690", "+0.100"]
     ranking = fixture_documents().evaluation.modes.inline.ranking
     assert (
-        section["rows"][-1][2]
+        section["rows"][-1][3]
         == f"0.764 [{ranking.ci['auroc'][0]:.3f}, {ranking.ci['auroc'][1]:.3f}]"
     )
 
 
 def test_a_ceiling_at_another_working_size_is_flagged() -> None:
     documents = with_ceiling(inline_figures(), working_resolution=[64, 768])
-    assert (
-        "measured at 32 x 384, this model runs at 64 x 768" in ceiling_section(documents)["warning"]
-    )
+    section = ceiling_section(documents)
+    assert "measured at 32 x 384, 128 x 768, this model runs at 64 x 768" in section["warning"]
+    assert [row[4] for row in section["rows"]] == ["\u2014"] * 4  # no ceiling at its size
 
 
 OTHER_DATA_MD5 = "c0c9a096b955ee6480193c4f8ef3786a.dir"

@@ -114,7 +114,7 @@ def test_the_written_benchmark_studies_round_trip_in_evaluation_json() -> None:
     [
         ("resolution_study.results[1].val_auroc", "auroc"),
         ("detectability_ceiling.inline_detector.checkpoint_sha256", "sha256"),
-        ("detectability_ceiling.test.per_type_auroc", "per_type"),
+        ("detectability_ceiling.sizes[0].runs[0].test.per_type_auroc", "per_type"),
     ],
 )
 def test_a_renamed_study_key_fails_naming_it(key: str, renamed: str) -> None:
