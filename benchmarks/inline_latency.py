@@ -6,7 +6,13 @@ end to end from a raw dataset frame (band alignment included) and the alignment 
 throughput, training time per epoch (forward + backward), peak resident memory, parameter count,
 FLOPs per image (torch's FlopCounterMode) and the ratio of achieved to peak FLOP/s, where "peak"
 is the best dense-matmul rate measured on the same threads (a practical ceiling, not a datasheet
-figure). The end-to-end figures time the operating inline detector the packaged model serves
+figure). ``levers`` times the cheap inference levers one at a time against plain ``no_grad``
+(single image and batched, forward + 4-MS-SSIM score): ``torch.inference_mode``, channels-last
+memory, batch norm folded into the preceding convolution, ``torch.compile`` (where it works
+offline on this CPU) and one thread instead of two; each with the largest score difference it
+causes, so a lever that changes the served numbers is seen as such.
+
+The end-to-end figures time the operating inline detector the packaged model serves
 (``pipeline.detector.operating_detector`` on ``artifacts/train`` and ``artifacts/calibrate``):
 raw frame to decision, with and without the heatmap; without a calibrated model they are left out.
 
@@ -16,6 +22,7 @@ raw frame to decision, with and without the heatmap; without a calibrated model 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
 import statistics
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.flop_counter import FlopCounterMode
 
 from pipeline.config import load_section
@@ -76,6 +84,91 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
+def fold_batch_norm(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of an eval-mode model with every (Conv2d | ConvTranspose2d, BatchNorm2d) pair of
+    a ``Sequential`` folded into one convolution (the BN replaced by ``Identity``)."""
+    folded = copy.deepcopy(model).eval()
+    for sequential in [m for m in folded.modules() if isinstance(m, torch.nn.Sequential)]:
+        children = list(sequential.children())
+        for index, (first, second) in enumerate(zip(children, children[1:], strict=False)):
+            if isinstance(second, torch.nn.BatchNorm2d) and isinstance(first, CONVOLUTIONS):
+                transpose = isinstance(first, torch.nn.ConvTranspose2d)
+                sequential[index] = fuse_conv_bn_eval(first, second, transpose=transpose)
+                sequential[index + 1] = torch.nn.Identity()
+    return folded
+
+
+CONVOLUTIONS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+
+
+def lever_variants(model: torch.nn.Module) -> dict[str, tuple[torch.nn.Module, Any, str]]:
+    """name -> (model, context manager factory, memory format) of each lever tried alone."""
+    variants: dict[str, tuple[torch.nn.Module, Any, str]] = {
+        "no_grad (as served)": (model, torch.no_grad, "contiguous"),
+        "inference_mode": (model, torch.inference_mode, "contiguous"),
+        "channels_last": (
+            copy.deepcopy(model).to(memory_format=torch.channels_last),
+            torch.no_grad,
+            "channels_last",
+        ),
+        "batch_norm_folded": (fold_batch_norm(model), torch.no_grad, "contiguous"),
+    }
+    try:
+        compiled = torch.compile(copy.deepcopy(model))
+        with torch.no_grad():
+            compiled(torch.rand(1, 1, model.config.image_height, model.config.image_width))
+        variants["torch_compile"] = (compiled, torch.no_grad, "contiguous")
+    except Exception as error:  # noqa: BLE001 - any failure is the finding (offline CPU)
+        variants["torch_compile"] = (None, f"{type(error).__name__}: {str(error)[:160]}", "")
+    return variants
+
+
+def inference_levers(
+    model: torch.nn.Module, one: torch.Tensor, batch: torch.Tensor, repeats: int, threads: int
+) -> dict[str, Any]:
+    """Per lever: single-image p50 ms, batched images/s and the largest |score difference|
+    against the served path (0 means the served numbers would not move)."""
+    with torch.no_grad():
+        reference = four_ms_ssim(batch, model(batch)).score
+    out: dict[str, Any] = {}
+    for name, (variant, context, memory) in lever_variants(model).items():
+        if variant is None:
+            out[name] = {"error": context}
+            continue
+        out[name] = _lever_figures(variant, context, memory, one, batch, repeats, reference)
+    torch.set_num_threads(1)
+    out["one_thread"] = _lever_figures(
+        model, torch.no_grad, "contiguous", one, batch, repeats, reference
+    )
+    torch.set_num_threads(threads)
+    return out
+
+
+def _lever_figures(
+    model: Any,
+    context: Any,
+    memory: str,
+    one: torch.Tensor,
+    batch: torch.Tensor,
+    repeats: int,
+    reference: torch.Tensor,
+) -> dict[str, float]:
+    fmt = torch.channels_last if memory == "channels_last" else torch.contiguous_format
+    one, batch = one.contiguous(memory_format=fmt), batch.contiguous(memory_format=fmt)
+
+    def score(x: torch.Tensor) -> torch.Tensor:
+        with context():
+            return four_ms_ssim(x, model(x)).score
+
+    single = timed(lambda: score(one), repeats)
+    batched = timed(lambda: score(batch), max(3, repeats // 5))
+    return {
+        "single_p50_ms": 1000 * percentile(single, 0.50),
+        "batched_images_per_s": len(batch) / statistics.median(batched),
+        "max_abs_score_difference": float((score(batch) - reference).abs().max()),
+    }
+
+
 def end_to_end_latency(
     models_dir: Path, calibrate_dir: Path, data_dir: Path, repeats: int
 ) -> dict[str, Any]:
@@ -126,6 +219,7 @@ def main() -> None:
     single = timed(lambda: score(one), args.repeats)
     end_to_end = end_to_end_latency(args.models, args.calibration, args.data, args.repeats)
     batched = timed(lambda: score(batch), max(3, args.repeats // 5))
+    levers = inference_levers(model, one, batch, args.repeats, args.threads)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(one)
     flops = counter.get_total_flops()
@@ -157,6 +251,7 @@ def main() -> None:
         "matmul_peak_flops_per_s": peak,
         "achieved_to_peak_ratio": flops / forward_only / peak,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "levers": levers,
         "hardware": hardware(),
         # data_md5 keys the figures to the dataset they were measured with (the dossier checks it)
         "provenance": stage_provenance(
@@ -167,6 +262,8 @@ def main() -> None:
         if isinstance(value, dict):
             continue
         print(f"{name:40s} {value:.4g}" if isinstance(value, float) else f"{name:40s} {value}")
+    for name, lever in levers.items():
+        print(f"lever {name:34s} {lever}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
