@@ -53,6 +53,7 @@ from sklearn.metrics import roc_auc_score
 
 from pipeline import train
 from pipeline.assess_capability import image_decision
+from pipeline.calibrate import calibrated_inline
 from pipeline.capability.events import event_outcomes
 from pipeline.capability.report import Rules, assess_mode
 from pipeline.cli import parse_size
@@ -61,9 +62,7 @@ from pipeline.data.images import load_stack
 from pipeline.data.manifest import ManifestRow, read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
-from pipeline.detector import CHECKPOINT, ScoringSettings
-from pipeline.detector.inline import inline_scorer
-from pipeline.evaluation.fitting import calibrate_seal_path
+from pipeline.detector import CHECKPOINT
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
 from pipeline.models.alignment import Alignment, prepare_images
@@ -305,17 +304,7 @@ def inline_reference(
     if not checkpoint.exists():
         log.warning("%s not found: no inline detector beside the ceiling", checkpoint)
         return None
-    settings = ScoringSettings(
-        "inline",
-        params.score,
-        params.detector,
-        four_ms_ssim=dataclasses.asdict(params.four_ms_ssim),
-        seal_path=dataclasses.asdict(params.seal_path),
-    )
-    scorer = inline_scorer(checkpoint, settings, params.batch_size)
-    seal_path = calibrate_seal_path(scorer, train_split)
-    if seal_path is not None:
-        scorer = scorer.with_seal_path(seal_path)
+    scorer, _ = calibrated_inline(models, train_split, params)
     scores = scorer(test.images).scores
     seed = load_section(params_file, "evaluate").seed
     ranking = ranking_with_ci(scores, test.labels, n_boot=1000, seed=seed)
