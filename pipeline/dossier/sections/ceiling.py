@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.dossier.evidence import Documents
-from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_signed
+from pipeline.dossier.formatting import NOT_RECORDED, fmt, fmt_pct, fmt_signed
 from pipeline.dossier.sections.capability import defect_text
 from pipeline.dossier.sections.capability import size_text as a90_text
 from pipeline.dossier.sections.performance import with_ci
@@ -182,18 +182,30 @@ def capability_rows(study: CeilingStudy, documents: Documents) -> list[list[str]
     if not study.sizes or not study.sizes[0].summary.a90_95:
         return []
     inline = documents.capability.modes.inline if documents.capability else None
-    first = study.sizes[0].summary.a90_95
     rows = []
-    for requirement_id, spread in first.items():
+    for requirement_id, defect_type, form in requirement_order(study):
+        spread = study.sizes[0].summary.a90_95.get(requirement_id)
+        if spread is None:
+            continue
         measured = inline.requirement(requirement_id) if inline else None
-        row = [
-            f"{requirement_id} ({defect_text(*_type_and_form(study, requirement_id))})",
-            a90_text(spread.required, spread.unit),
-            *(_size_a90(size, requirement_id) for size in study.sizes),
-            _inline_a90(measured) if inline else NOT_RECORDED,
-        ]
-        rows.append(row)
+        rows.append(
+            [
+                f"{requirement_id} ({defect_text(defect_type, form)})",
+                a90_text(spread.required, spread.unit),
+                *(_size_a90(size, requirement_id) for size in study.sizes),
+                _inline_a90(measured) if inline else NOT_RECORDED,
+            ]
+        )
     return rows
+
+
+def requirement_order(study: CeilingStudy) -> list[tuple[str, str, str | None]]:
+    """(id, defect type, form) of each requirement in the protocol's order, as judged."""
+    for size in study.sizes:
+        for run in size.runs:
+            if run.challenge is not None:
+                return [(r.id, r.defect_type, r.form) for r in run.challenge.requirements]
+    return []
 
 
 def _size_a90(size: CeilingSize, requirement_id: str) -> str:
@@ -214,15 +226,6 @@ def _inline_a90(row: Any) -> str:
     if row.a90_95 is None:
         return "not demonstrated"
     return a90_text(row.a90_95, row.unit) + (" (met)" if row.passed else "")
-
-
-def _type_and_form(study: CeilingStudy, requirement_id: str) -> tuple[str, str | None]:
-    for size in study.sizes:
-        for run in size.runs:
-            for row in run.challenge.requirements if run.challenge else []:
-                if row.id == requirement_id:
-                    return row.defect_type, row.form
-    return requirement_id, None
 
 
 def fact_rows(study: CeilingStudy) -> list[list[str]]:
@@ -293,7 +296,7 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
             *(f"Ceiling at {size}" for size in sizes),
             f"Inline AUROC ({size_text(chosen)})",
             "Inline minus ceiling",
-            "Resolution's cost",
+            f"Ceiling at {sizes[-1]} minus at {size_text(chosen)}" if sizes else DASH,
         ],
         "a90_headers": [
             "Requirement",
@@ -305,7 +308,7 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
         "epochs": fmt(schedule.get("epochs")),
         "warmup_epochs": fmt(schedule.get("warmup_epochs")),
         "threshold_events": fmt(study.threshold_set.get("normal_events")),
-        "threshold_target": fmt(study.threshold_set.get("false_reject_target")),
+        "threshold_target": fmt_pct(study.threshold_set.get("false_reject_target")),
         "fact_rows": fact_rows(study),
         "inline_recorded": inline is not None,
         "inline_detector": inline.detector if inline else NOT_RECORDED,
