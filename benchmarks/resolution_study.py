@@ -5,14 +5,18 @@ autoencoder ran. This script measures the trade-off that decides ``train.working
 ``train.working_width``: for each candidate size it trains the ``evaluate.detector`` model with
 the ``train`` section's settings (epochs capped by ``--epochs``), scores the *val* split with
 the inline score inside the model's ROI, and records val AUROC / AUPR (bootstrap intervals),
-training seconds per epoch and inference milliseconds per image. The test split is never
-read: choosing the resolution is a fitting decision, made on val like the thresholds.
+training seconds per epoch and inference milliseconds per image. With ``--reference-events``
+it also scores an independent reference set (the ``synth`` settings with another seed, as the
+selection study's; generated once under ``--cache``): val holds a few dozen defective images,
+the reference set hundreds of every type, so its AUROC per defect type can tell sizes apart
+where val's interval cannot. The test split is never read: choosing the resolution is a
+fitting decision, made on val and the reference set like the thresholds.
 
 Usage (from the repository root, venv active):
 
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
-        --sizes 16x192 32x384 64x768 128x768 --epochs 15
+        --sizes 16x192 32x384 64x768 128x768 --epochs 25 --reference-events 150 150
 
 (or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)
 
@@ -32,13 +36,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from detectability_ceiling import Labelled, per_type_auroc, reference_params
 
 from pipeline import train
 from pipeline.cli import parse_size
 from pipeline.config import load_section
+from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
 from pipeline.data.splits import read_splits
+from pipeline.data.synthetic import generate_dataset
 from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import ReconstructionScorer, load_split
 from pipeline.evaluation.intervals import ranking_with_ci
@@ -51,8 +59,42 @@ from pipeline.runtime import configure_logging
 log = logging.getLogger("resolution_study")
 
 
+def reference_set(args: argparse.Namespace) -> Labelled | None:
+    """The independent reference set (raw images), generated once under ``--cache``; None
+    without ``--reference-events``."""
+    if not args.reference_events:
+        return None
+    normals, defects = args.reference_events
+    synth = reference_params(args.params, args.reference_seed, normals, defects)
+    folder = args.cache / f"reference-{args.reference_seed}-{normals}-{defects}"
+    if not (folder / "manifest.csv").is_file():
+        generate_dataset(synth, folder, force=True)
+    rows = read_manifest(folder)
+    return Labelled(
+        load_stack(folder, rows),
+        np.array([row.label for row in rows]),
+        np.array([row.defect_type for row in rows]),
+        np.array([row.capture_event for row in rows]),
+    )
+
+
+def reference_figures(scorer: Any, reference: Labelled, eval_params: Any) -> dict[str, Any]:
+    """AUROC on the reference set, its bootstrap interval and AUROC per defect type."""
+    scores = scorer(reference.images).scores
+    ranking = ranking_with_ci(scores, reference.labels, eval_params.n_boot, eval_params.seed)
+    return {
+        "reference_auroc": ranking["auroc"],
+        "reference_ci": ranking["ci"],
+        "reference_per_type_auroc": per_type_auroc(scores, reference.labels, reference.types),
+    }
+
+
 def study_one(
-    size: tuple[int, int], args: argparse.Namespace, train_params: Any, settings: Any
+    size: tuple[int, int],
+    args: argparse.Namespace,
+    train_params: Any,
+    settings: Any,
+    reference: Labelled | None = None,
 ) -> dict[str, Any]:
     """Train at one size, score val, time both; returns the size's row."""
     fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
@@ -95,7 +137,9 @@ def study_one(
     scores = scorer(val.images).scores
     inference_ms = 1000 * (time.perf_counter() - started) / len(scores)
     ranking = ranking_with_ci(scores, val.labels, eval_params.n_boot, eval_params.seed)
+    on_reference = reference_figures(scorer, reference, eval_params) if reference else {}
     return {
+        **on_reference,
         "image_height": size[0],
         "image_width": size[1],
         "parameters": count_parameters(model),
@@ -121,6 +165,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(32, 192), (64, 384)])
     parser.add_argument("--epochs", type=int, default=10, help="cap on train.fit.epochs")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--reference-events",
+        type=int,
+        nargs=2,
+        metavar=("NORMAL", "DEFECT"),
+        default=None,
+        help="also score an independent reference set of this many capture events",
+    )
+    parser.add_argument("--reference-seed", type=int, default=777)
+    parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/resolution_study"))
     args = parser.parse_args(argv)
     configure_logging()
     torch.set_num_threads(args.threads)
@@ -130,13 +184,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "sizes": [list(s) for s in args.sizes],
         "epochs_cap": args.epochs,
+        "reference": None
+        if not args.reference_events
+        else {
+            "synth_seed": args.reference_seed,
+            "normal_events": args.reference_events[0],
+            "defect_events": args.reference_events[1],
+        },
         "torch_threads": args.threads,
         "train": dataclasses.asdict(train_params),
         "calibrate": dataclasses.asdict(calib),
     }
     evidence: dict[str, Any] = {
-        "description": "inline detector trained briefly at each working resolution, scored on "
-        "the val split (never test); timings on this machine's CPU",
+        "description": "inline detector trained at each working resolution (train settings, "
+        "epochs capped), scored on the val split and, where given, an independent reference "
+        "set (never test); timings on this machine's CPU",
         "split": "val",
         "score": calib.score,
         "detector": calib.detector,
@@ -144,8 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "provenance": stage_provenance("resolution_study", settings, seed=train_params.seed),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    reference = reference_set(args)
     for size in args.sizes:
-        row = study_one(size, args, train_params, (calib, eval_params))
+        row = study_one(size, args, train_params, (calib, eval_params), reference)
         evidence["results"].append(row)
         log.info(
             "%dx%d: val AUROC %.3f, %.1f ms/image",

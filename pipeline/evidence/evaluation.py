@@ -91,8 +91,8 @@ class Modes:
 
 @dataclass(frozen=True)
 class ResolutionResult:
-    """One working size of ``benchmarks/resolution_study.py``, scored on the val split;
-    ``val_ci`` is {metric: [low, high]}."""
+    """One working size of ``benchmarks/resolution_study.py``, scored on the val split and,
+    where the study had one, on an independent reference set; ``*_ci`` is {metric: [low, high]}."""
 
     image_height: int
     image_width: int
@@ -106,6 +106,10 @@ class ResolutionResult:
     val_aupr: float
     val_ci: dict[str, list[float]]
     roi_kind: str
+    # the independent reference set's figures (absent when the study ran without one)
+    reference_auroc: float | None = optional()
+    reference_ci: dict[str, list[float]] | None = optional()
+    reference_per_type_auroc: dict[str, float] | None = optional()
 
     def size(self) -> list[int]:
         """``[height, width]``, as ``working_resolution`` records it."""

@@ -323,3 +323,34 @@ def test_the_rendered_dossier_says_a_study_of_other_data_is_not_this_datas_evide
     html = render(paths)
     assert "Detectability ceiling: not shown: the detectability ceiling study was run" in html
     assert "scored on the same test split" not in html and "undertrained" not in html
+
+
+def test_a_resolution_study_with_a_reference_set_shows_its_auroc_overall_and_per_type() -> None:
+    rows = [resolution_row(32, 384, 0.8), resolution_row(64, 768, 0.81)]
+    for row, (overall, channel) in zip(rows, [(0.85, 0.70), (0.88, 0.78)], strict=True):
+        row.update(
+            reference_auroc=overall,
+            reference_ci={"auroc": [overall - 0.02, overall + 0.02], "aupr": [0.5, 0.9]},
+            reference_per_type_auroc={"channel": channel, "void": 0.9},
+        )
+    study = resolution_study(rows)
+    study["provenance"]["params"]["reference"] = {
+        "synth_seed": 777,
+        "normal_events": 150,
+        "defect_events": 150,
+    }
+    section = resolution_section(
+        evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
+    )
+    assert section["headers"][2] == "Reference-set AUROC [95 % CI]"
+    assert [row[2] for row in section["rows"]] == ["0.850 [0.830, 0.870]", "0.880 [0.860, 0.900]"]
+    assert section["type_rows"] == [["channel", "0.700", "0.780"], ["void", "0.900", "0.900"]]
+    assert "seed 777; 150 normal and 150 defective capture events" in section["reference"]
+
+
+def test_a_resolution_study_without_a_reference_set_has_no_reference_column() -> None:
+    section = resolution_section(
+        evidence_with(studies={RESOLUTION.key: resolution_study()}, working_resolution=[32, 384])
+    )
+    assert len(section["headers"]) == 4 and section["type_rows"] == []
+    assert section["reference"] == ""

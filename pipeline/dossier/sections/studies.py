@@ -83,19 +83,42 @@ def working_size(documents: Documents) -> list[int]:
 
 
 def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[list[str]]:
-    """Rows ``[size, val AUROC [CI], s/epoch, ms/image]``; the chosen size is marked."""
+    """Rows ``[size, val AUROC [CI], (reference AUROC [CI],) s/epoch, ms/image]``; the chosen
+    size is marked; the reference column only when the study scored a reference set."""
+    with_reference = has_reference(study)
     rows = []
     for result in study.results:
         mark = CHOSEN if chosen is not None and result.size() == list(chosen) else ""
+        reference = [with_ci(result.reference_auroc, (result.reference_ci or {}).get("auroc"))]
         rows.append(
             [
                 size_text(result.size()) + mark,
                 with_ci(result.val_auroc, result.val_ci.get("auroc")),
+                *(reference if with_reference else []),
                 fmt(result.train_seconds_per_epoch, 2),
                 fmt(result.inference_ms_per_image, 1),
             ]
         )
     return rows
+
+
+def has_reference(study: ResolutionStudy) -> bool:
+    """Whether the study scored an independent reference set."""
+    return any(result.reference_auroc is not None for result in study.results)
+
+
+def reference_type_rows(study: ResolutionStudy) -> list[list[str]]:
+    """Per defect type, the reference-set AUROC at each size (empty without a reference set)."""
+    if not has_reference(study):
+        return []
+    kinds = sorted({k for r in study.results for k in (r.reference_per_type_auroc or {})})
+    return [
+        [
+            kind.replace("_", " "),
+            *(fmt((r.reference_per_type_auroc or {}).get(kind)) for r in study.results),
+        ]
+        for kind in kinds
+    ]
 
 
 def chosen_note(chosen: list[int] | None, rows: list[list[str]]) -> str:
@@ -124,6 +147,28 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
         "split": study.split,
         "epochs_cap": fmt(study.epochs_cap()),
         "chosen_note": chosen_note(chosen, rows),
+        "headers": [
+            "Working size (H x W px)",
+            "Val. AUROC [95 % CI]",
+            *(["Reference-set AUROC [95 % CI]"] if has_reference(study) else []),
+            "Training s/epoch",
+            "Inference ms/image",
+        ],
         "rows": rows,
+        "type_headers": ["Defect type", *(size_text(r.size()) for r in study.results)],
+        "type_rows": reference_type_rows(study),
+        "reference": _reference_text(study),
         "dataset_warning": checked.get("dataset_warning", ""),
     }
+
+
+def _reference_text(study: ResolutionStudy) -> str:
+    """What the reference set was, in words ('' without one)."""
+    reference = study.provenance.params.get("reference")
+    if not has_reference(study) or not isinstance(reference, dict):
+        return ""
+    return (
+        f"an independent synthetic reference set (generator settings of the embedded data, seed "
+        f"{fmt(reference.get('synth_seed'))}; {fmt(reference.get('normal_events'))} normal and "
+        f"{fmt(reference.get('defect_events'))} defective capture events, two views each)"
+    )
