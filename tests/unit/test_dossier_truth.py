@@ -128,6 +128,7 @@ def latency_benchmark(data_md5: str, size: list[int]) -> dict[str, Any]:
         "latency_single_p50_ms": 12.34,
         "latency_single_p95_ms": 15.6,
         "end_to_end_p50_ms": 20.5,
+        "throughput_batched_images_per_s": 444.4,
         "hardware": {**hardware(), "cpu": "Test CPU 3000"},
         "provenance": {"stage": "inline_latency", "data_md5": data_md5},
     }
@@ -146,6 +147,7 @@ def test_latency_and_hardware_come_from_the_benchmark_of_this_data(tmp_path: Pat
     edit_json(evaluation, add(latency_benchmark(ours, size)))
     html = render(paths)
     assert "12.3 ms median, 15.6 ms 95th percentile per image" in html
+    assert "444 images/s batched" in html
     assert "Test CPU 3000" in html and "Hardware validated on</th><td>not recorded" not in html
     edit_json(evaluation, add(latency_benchmark("0" * 32 + ".dir", size)))
     assert "not recorded for this data: the benchmark ran with data md5 000" in render(paths)

@@ -63,6 +63,8 @@ def _latency_text(study: dict[str, Any]) -> str:
         )
     if study.get("end_to_end_with_heatmap_p50_ms") is not None:
         text += f", {fmt(study['end_to_end_with_heatmap_p50_ms'], 1)} ms median with the heatmap"
+    if study.get("throughput_batched_images_per_s") is not None:
+        text += f"; {fmt(study['throughput_batched_images_per_s'], 0)} images/s batched"
     return text + f"; measured by {LATENCY.script}"
 
 
