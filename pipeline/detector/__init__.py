@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pipeline import evidence
 from pipeline.detector.base import Detection, Detector
@@ -72,13 +73,8 @@ def operating_detector(
         settings = calibrated_settings(mode, calibrated)
         return inline_detector(checkpoint, settings, threshold, batch_size)
     path = Path(calibrate_dir) / MONITOR
-    detector = monitoring_detector_from_file(path, checkpoint, batch_size)
-    if detector.threshold.threshold_id != threshold.threshold_id:
-        raise evidence.EvidenceError(
-            f"{path}: decides with {detector.threshold.threshold_id}, calibration.json with "
-            f"{threshold.threshold_id}; rerun `dvc repro calibrate`"
-        )
-    return detector
+    monitor = monitoring_detector_from_file(path, checkpoint, batch_size)
+    return _deciding_with(monitor, threshold, (path, "calibration.json"), CALIBRATE_AGAIN)
 
 
 def packaged_detector(artifacts: dict[str, str], batch_size: int) -> Detector:
@@ -89,17 +85,34 @@ def packaged_detector(artifacts: dict[str, str], batch_size: int) -> Detector:
     checkpoint = Path(artifacts["checkpoint"])
     if settings.mode == "inline":
         return inline_detector(checkpoint, settings, threshold, batch_size)
-    detector = monitoring_detector_from_file(Path(artifacts["estimator"]), checkpoint, batch_size)
-    if detector.threshold.threshold_id != threshold.threshold_id:
-        raise evidence.EvidenceError(
-            f"{artifacts['estimator']}: the packaged monitor decides with "
-            f"{detector.threshold.threshold_id}, threshold.json with {threshold.threshold_id}; "
-            "register the model again (`dvc repro register`)"
-        )
-    return detector
+    monitor = monitoring_detector_from_file(Path(artifacts["estimator"]), checkpoint, batch_size)
+    files = (artifacts["estimator"], "threshold.json")
+    return _deciding_with(monitor, threshold, files, "register again (`dvc repro register`)")
 
 
-def _json(path: str) -> object:
+CALIBRATE_AGAIN = "rerun `dvc repro calibrate`"
+
+
+def _deciding_with(
+    monitor: Detector, threshold: Threshold, files: tuple[Path | str, str], fix: str
+) -> Detector:
+    """``monitor`` when it decides with ``threshold``, the one its record names.
+
+    Args:
+        files: the monitor's file and the name of the record holding ``threshold``.
+
+    Raises:
+        EvidenceError: the monitor file carries another threshold.
+    """
+    if monitor.threshold.threshold_id == threshold.threshold_id:
+        return monitor
+    raise evidence.EvidenceError(
+        f"{files[0]}: the monitor decides with {monitor.threshold.threshold_id}, {files[1]} "
+        f"with {threshold.threshold_id}; {fix}"
+    )
+
+
+def _json(path: str) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
