@@ -8,9 +8,10 @@ is weak from what no detector could see at a working resolution, this script tra
    seed and many more defective events (nothing shared with the embedded dataset: other
    pouches, other defects, other noise), and an independent normal-only threshold set.
 2. Prepare every image as the inline model would see it at that size (``train.alignment``).
-3. Train ``ceiling_training.CeilingNet`` (batch norm, warm-up + cosine, class-balanced loss;
-   full-resolution stem levels at larger frames) on 85 % of the reference capture events; keep
-   the epoch with the best AUROC on the other 15 % (never on test).
+3. Train ``ceiling_training.CeilingNet`` (batch norm, warm-up + cosine, class-balanced loss,
+   the generator's defect masks supervising its per-location logits; full-resolution stem
+   levels at larger frames) on 85 % of the reference capture events; keep the epoch with the
+   best AUROC on the other 15 % (never on test).
 4. Fix the decision threshold on the threshold set (``--false-reject-target`` of its capture
    events rejected), before any test or challenge image is scored.
 5. Score the embedded *test* split (AUROC, per defect type) and the *challenge* set (hit/miss
@@ -58,14 +59,14 @@ from pipeline.capability.events import event_outcomes
 from pipeline.capability.report import Rules, assess_mode
 from pipeline.cli import parse_size
 from pipeline.config import load_section
-from pipeline.data.images import load_stack
+from pipeline.data.images import load_row_mask, load_stack
 from pipeline.data.manifest import ManifestRow, read_manifest
 from pipeline.data.splits import read_splits
 from pipeline.data.synthetic import generate_dataset
 from pipeline.detector import CHECKPOINT
 from pipeline.evaluation.inference import load_split
 from pipeline.evaluation.intervals import ranking_with_ci
-from pipeline.models.alignment import Alignment, prepare_images
+from pipeline.models.alignment import Alignment, prepare_images, prepare_masks
 from pipeline.provenance import sha256_file, stage_provenance
 from pipeline.registry.protocol import load_protocol
 from pipeline.runtime import configure_logging
@@ -79,12 +80,14 @@ CHUNK = 256  # images read and prepared at once (memory bound at 128 x 768)
 
 @dataclasses.dataclass(frozen=True)
 class Labelled:
-    """Prepared images (N, H, W) with labels (N,), defect types (N,) and capture events (N,)."""
+    """Prepared images (N, H, W) with labels (N,), defect types (N,), capture events (N,) and,
+    where asked for, defect masks (N, H, W) bool in the same frame."""
 
     images: np.ndarray
     labels: np.ndarray
     types: np.ndarray
     events: np.ndarray
+    masks: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,7 +105,20 @@ class Frame:
         ]
         return np.concatenate(parts).astype(np.float32)
 
-    def labelled(self, folder: Path, rows: list[ManifestRow] | None = None) -> Labelled:
+    def prepare_masks(self, folder: Path, rows: list[ManifestRow]) -> np.ndarray:
+        """The rows' defect masks in the frame of ``prepare`` (bool), read in chunks."""
+        parts = []
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i : i + CHUNK]
+            masks = np.stack([load_row_mask(folder, row) for row in chunk])
+            parts.append(
+                prepare_masks(load_stack(folder, chunk), masks, self.alignment, *self.size)
+            )
+        return np.concatenate(parts)
+
+    def labelled(
+        self, folder: Path, rows: list[ManifestRow] | None = None, with_masks: bool = False
+    ) -> Labelled:
         """Every image of a dataset folder (or ``rows`` of it), prepared, with its truth."""
         rows = read_manifest(folder) if rows is None else rows
         return Labelled(
@@ -110,6 +126,7 @@ class Frame:
             np.array([row.label for row in rows]),
             np.array([row.defect_type for row in rows]),
             np.array([row.capture_event for row in rows]),
+            self.prepare_masks(folder, rows) if with_masks else None,
         )
 
 
@@ -190,7 +207,8 @@ def run_one(
         return json.loads(done.read_text(encoding="utf-8"))
     state.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    reference = frame.labelled(worlds.reference)
+    reference = frame.labelled(worlds.reference, with_masks=True)
+    assert reference.masks is not None
     fit, holdout = split_by_event(reference.events, seed)
     run = new_run(stem_levels(frame.size[0]), schedule_of(args), seed)
     checkpoint = state / "state.pt"
@@ -200,7 +218,7 @@ def run_one(
     torch.set_num_threads(args.threads)
     model = fit_ceiling(
         run,
-        (reference.images[fit], reference.labels[fit]),
+        (reference.images[fit], reference.labels[fit], reference.masks[fit]),
         (reference.images[holdout], reference.labels[holdout]),
         schedule_of(args),
         checkpoint,
@@ -252,7 +270,14 @@ def score_run(
 
 def schedule_of(args: argparse.Namespace) -> Schedule:
     """The training schedule given on the command line."""
-    return Schedule(args.epochs, args.warmup_epochs, args.learning_rate, 1e-4, args.batch_size)
+    return Schedule(
+        args.epochs,
+        args.warmup_epochs,
+        args.learning_rate,
+        1e-4,
+        args.batch_size,
+        args.location_weight,
+    )
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -489,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup-epochs", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--location-weight",
+        type=float,
+        default=1.0,
+        help="weight of the mask-supervised location loss (0: image labels only)",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--state",

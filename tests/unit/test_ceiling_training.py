@@ -1,6 +1,6 @@
 """The detectability ceiling's training (benchmarks/ceiling_training.py): a stopped run resumes
-to the very weights of an uninterrupted one, the schedule warms up then decays, and larger
-working frames get full-resolution stem levels."""
+to the very weights of an uninterrupted one, the masks teach it where defects are, the
+schedule warms up then decays, and larger working frames get full-resolution stem levels."""
 
 from __future__ import annotations
 
@@ -29,21 +29,23 @@ def training() -> ModuleType:
     return module
 
 
-def tiny_world() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """16 x 32 noise images; defective ones carry a bright spot somewhere."""
+def tiny_world() -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, np.ndarray]]:
+    """16 x 32 noise images; defective ones carry a bright spot somewhere, marked in a mask."""
     rng = np.random.default_rng(0)
     images = rng.uniform(0.3, 0.5, (40, 16, 32)).astype(np.float32)
+    masks = np.zeros(images.shape, dtype=bool)
     labels = np.arange(40) % 2
     for index in np.flatnonzero(labels):
         row, col = rng.integers(2, 14), rng.integers(2, 30)
         images[index, row - 1 : row + 2, col - 1 : col + 2] = 0.95
-    return (images[:30], labels[:30]), (images[30:], labels[30:])
+        masks[index, row - 1 : row + 2, col - 1 : col + 2] = True
+    return (images[:30], labels[:30], masks[:30]), (images[30:], labels[30:])
 
 
 def test_a_stopped_run_resumes_to_the_weights_of_an_uninterrupted_one(
     training: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    schedule = training.Schedule(3, 1, 1e-2, 1e-4, 8)
+    schedule = training.Schedule(3, 1, 1e-2, 1e-4, 8, 1.0)
     data, holdout = tiny_world()
     save = training.RunState.save
 
@@ -66,8 +68,29 @@ def test_a_stopped_run_resumes_to_the_weights_of_an_uninterrupted_one(
         assert torch.equal(value, resumed.model.state_dict()[name]), name
 
 
+def test_the_location_loss_teaches_the_network_where_the_defects_are(
+    training: ModuleType, tmp_path: Path
+) -> None:
+    (images, labels, masks), _ = tiny_world()
+    separation = {}
+    for weight in (0.0, 1.0):
+        schedule = training.Schedule(20, 1, 1e-2, 0.0, 8, weight)
+        run = training.new_run(0, schedule, seed=1)
+        state = tmp_path / f"w{weight}.pt"
+        training.train_ceiling(run, (images, labels, masks), (images, labels), schedule, state)
+        model = training.CeilingNet(0)
+        model.load_state_dict(torch.load(state, weights_only=True)["model"])  # the last epoch's
+        with torch.inference_mode():
+            locations = model.eval().location_logits(torch.from_numpy(images)[:, None])
+        grid = torch.nn.functional.adaptive_max_pool2d(
+            torch.from_numpy(masks.astype(np.float32))[:, None], locations.shape[-2:]
+        )[:, 0].bool()
+        separation[weight] = float(locations[grid].mean() - locations[~grid].mean())
+    assert separation[1.0] > 2.0 and separation[1.0] > separation[0.0]
+
+
 def test_the_schedule_warms_up_then_decays_to_zero(training: ModuleType) -> None:
-    schedule = training.Schedule(10, 2, 1e-3, 0.0, 32)
+    schedule = training.Schedule(10, 2, 1e-3, 0.0, 32, 1.0)
     factors = [schedule.factor(step, 5) for step in range(50)]
     assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
     assert all(a <= b for a, b in zip(factors[:10], factors[1:10], strict=False))
