@@ -20,11 +20,10 @@ from pipeline.dossier.sections.capability import defect_text
 from pipeline.dossier.sections.capability import size_text as a90_text
 from pipeline.dossier.sections.performance import with_ci
 from pipeline.dossier.sections.studies import (
-    dataset_check,
     evaluated_inline,
-    not_recorded,
     rerun,
     size_text,
+    study_check,
     working_size,
 )
 from pipeline.evaluation.studies import CEILING
@@ -273,10 +272,8 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
     """The detectability ceiling per working size next to the inline detector: AUROC per defect
     type on the test split, a90/95 per requirement on the challenge set."""
     study = documents.evaluation.detectability_ceiling
-    if study is None:
-        return not_recorded(CEILING)
-    checked = dataset_check(documents, CEILING, study.provenance)
-    if checked.get("recorded") is False:
+    checked = study_check(documents, CEILING, study)
+    if study is None or checked.get("recorded") is False:
         return checked
     chosen = working_size(documents)
     inline, stale = inline_column(documents, study)

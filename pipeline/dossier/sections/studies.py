@@ -65,6 +65,13 @@ def dataset_check(documents: Documents, study: Study, provenance: Provenance) ->
     }
 
 
+def study_check(documents: Documents, study: Study, document: Any) -> dict[str, Any]:
+    """``not_recorded`` for an absent study, else ``dataset_check`` of its provenance."""
+    if document is None:
+        return not_recorded(study)
+    return dataset_check(documents, study, document.provenance)
+
+
 def evaluated_inline(documents: Documents) -> Mode:
     """The evaluated inline mode's evidence."""
     return documents.evaluation.modes.inline
@@ -133,10 +140,8 @@ def chosen_note(chosen: list[int] | None, rows: list[list[str]]) -> str:
 def resolution_section(documents: Documents) -> dict[str, Any]:
     """The resolution study as a table, with the evaluated model's size marked."""
     study = documents.evaluation.resolution_study
-    if study is None:
-        return not_recorded(RESOLUTION)
-    checked = dataset_check(documents, RESOLUTION, study.provenance)
-    if checked.get("recorded") is False:
+    checked = study_check(documents, RESOLUTION, study)
+    if study is None or checked.get("recorded") is False:
         return checked
     chosen = working_size(documents)
     rows = resolution_rows(study, chosen)
