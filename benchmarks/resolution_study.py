@@ -1,11 +1,14 @@
-"""Working-resolution study: train the inline detector briefly at several sizes, compare on val.
+"""Working-resolution study: train the inline detector at several sizes, compare on val.
 
 The SSI crop is a long band (600 x 3550 px); the paper does not say at which size its
 autoencoder ran. This script measures the trade-off that decides ``train.working_height`` /
 ``train.working_width``: for each candidate size it trains the ``evaluate.detector`` model with
 the ``train`` section's settings (epochs capped by ``--epochs``), scores the *val* split with
 the inline score inside the model's ROI, and records val AUROC / AUPR (bootstrap intervals),
-training seconds per epoch and inference milliseconds per image. With ``--reference-events``
+training seconds per epoch and inference milliseconds per image. With ``--bottleneck-rows``
+larger frames get a deeper encoder, so their latent grid is no taller than the working
+frame's (the same four levels at 128 rows leave a latent grid 16 times larger, free to copy
+defects into the reconstruction). With ``--reference-events``
 it also scores an independent reference set (the ``synth`` settings with another seed, as the
 selection study's; generated once under ``--cache``): val holds a few dozen defective images,
 the reference set hundreds of every type, so its AUROC per defect type can tell sizes apart
@@ -16,7 +19,8 @@ Usage (from the repository root, venv active):
 
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
-        --sizes 16x192 32x384 64x768 128x768 --epochs 25 --reference-events 150 150
+        --sizes 16x192 32x384 64x768 128x768 --epochs 25 --bottleneck-rows 2 \\
+        --reference-events 150 150
 
 (or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)
 
@@ -59,6 +63,23 @@ from pipeline.runtime import configure_logging
 log = logging.getLogger("resolution_study")
 
 
+def deepened(model: Any, height: int, bottleneck_rows: int | None) -> Any:
+    """``train.model`` with encoder levels added (the last width repeated) until the deepest
+    grid has at most ``bottleneck_rows`` rows, the skip moved to the new deepest level below
+    the bottleneck; unchanged when ``bottleneck_rows`` is None or already met. A larger frame
+    under the same levels keeps a larger latent grid, which can learn to copy defects."""
+    if bottleneck_rows is None:
+        return model
+    levels = len(model.widths)
+    while height // 2**levels > bottleneck_rows:
+        levels += 1
+    if levels == len(model.widths):
+        return model
+    widths = (*model.widths, *[model.widths[-1]] * (levels - len(model.widths)))
+    skips = (levels - 1,) if model.skip_levels else ()
+    return dataclasses.replace(model, widths=widths, skip_levels=skips)
+
+
 def reference_set(args: argparse.Namespace) -> Labelled | None:
     """The independent reference set (raw images), generated once under ``--cache``; None
     without ``--reference-events``."""
@@ -99,7 +120,12 @@ def study_one(
     """Train at one size, score val, time both; returns the size's row."""
     fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
     params = dataclasses.replace(
-        train_params, working_height=size[0], working_width=size[1], fit=fit, device="cpu"
+        train_params,
+        working_height=size[0],
+        working_width=size[1],
+        fit=fit,
+        device="cpu",
+        model=deepened(train_params.model, size[0], args.bottleneck_rows),
     )
     normal_train, normal_val = train.load_training_images(args.data, args.splits, params)
     roi = train.build_roi(params, normal_train, None)
@@ -140,6 +166,8 @@ def study_one(
     on_reference = reference_figures(scorer, reference, eval_params) if reference else {}
     return {
         **on_reference,
+        "widths": list(params.model.widths),
+        "skip_levels": list(params.model.skip_levels),
         "image_height": size[0],
         "image_width": size[1],
         "parameters": count_parameters(model),
@@ -174,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also score an independent reference set of this many capture events",
     )
     parser.add_argument("--reference-seed", type=int, default=777)
+    parser.add_argument(
+        "--bottleneck-rows",
+        type=int,
+        default=None,
+        help="deepen the encoder at larger frames until its deepest grid has this many rows",
+    )
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/resolution_study"))
     args = parser.parse_args(argv)
     configure_logging()
@@ -184,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "sizes": [list(s) for s in args.sizes],
         "epochs_cap": args.epochs,
+        "bottleneck_rows": args.bottleneck_rows,
         "reference": None
         if not args.reference_events
         else {

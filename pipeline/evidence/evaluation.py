@@ -110,6 +110,9 @@ class ResolutionResult:
     reference_auroc: float | None = optional()
     reference_ci: dict[str, list[float]] | None = optional()
     reference_per_type_auroc: dict[str, float] | None = optional()
+    # the encoder at this size (absent in studies from before it could deepen it)
+    widths: list[int] | None = optional()
+    skip_levels: list[int] | None = optional()
 
     def size(self) -> list[int]:
         """``[height, width]``, as ``working_resolution`` records it."""

@@ -333,6 +333,7 @@ def test_a_resolution_study_with_a_reference_set_shows_its_auroc_overall_and_per
             reference_ci={"auroc": [overall - 0.02, overall + 0.02], "aupr": [0.5, 0.9]},
             reference_per_type_auroc={"channel": channel, "void": 0.9},
         )
+    rows[0]["widths"], rows[1]["widths"] = [16, 32, 64, 128], [16, 32, 64, 128, 128]
     study = resolution_study(rows)
     study["provenance"]["params"]["reference"] = {
         "synth_seed": 777,
@@ -342,8 +343,13 @@ def test_a_resolution_study_with_a_reference_set_shows_its_auroc_overall_and_per
     section = resolution_section(
         evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
     )
-    assert section["headers"][2] == "Reference-set AUROC [95 % CI]"
-    assert [row[2] for row in section["rows"]] == ["0.850 [0.830, 0.870]", "0.880 [0.860, 0.900]"]
+    assert section["headers"][1:4] == [
+        "Encoder levels",
+        "Val. AUROC [95 % CI]",
+        "Reference-set AUROC [95 % CI]",
+    ]
+    assert [row[1] for row in section["rows"]] == ["4", "5"]
+    assert [row[3] for row in section["rows"]] == ["0.850 [0.830, 0.870]", "0.880 [0.860, 0.900]"]
     assert section["type_rows"] == [["channel", "0.700", "0.780"], ["void", "0.900", "0.900"]]
     assert "seed 777; 150 normal and 150 defective capture events" in section["reference"]
 

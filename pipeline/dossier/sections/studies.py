@@ -97,9 +97,11 @@ def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[li
     for result in study.results:
         mark = CHOSEN if chosen is not None and result.size() == list(chosen) else ""
         reference = [with_ci(result.reference_auroc, (result.reference_ci or {}).get("auroc"))]
+        levels = [fmt(len(result.widths)) if result.widths else NOT_RECORDED]
         rows.append(
             [
                 size_text(result.size()) + mark,
+                *(levels if has_levels(study) else []),
                 with_ci(result.val_auroc, result.val_ci.get("auroc")),
                 *(reference if with_reference else []),
                 fmt(result.train_seconds_per_epoch, 2),
@@ -107,6 +109,11 @@ def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[li
             ]
         )
     return rows
+
+
+def has_levels(study: ResolutionStudy) -> bool:
+    """Whether the study records each size's encoder (it may deepen it at larger frames)."""
+    return any(result.widths is not None for result in study.results)
 
 
 def has_reference(study: ResolutionStudy) -> bool:
@@ -154,6 +161,7 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
         "chosen_note": chosen_note(chosen, rows),
         "headers": [
             "Working size (H x W px)",
+            *(["Encoder levels"] if has_levels(study) else []),
             "Val. AUROC [95 % CI]",
             *(["Reference-set AUROC [95 % CI]"] if has_reference(study) else []),
             "Training s/epoch",
