@@ -7,7 +7,10 @@ is weak from what no detector could see at a working resolution, this script tra
 1. Generate an independent reference dataset with the ``synth`` section's settings but another
    seed and many more defective events (nothing shared with the embedded dataset: other
    pouches, other defects, other noise), and an independent normal-only threshold set.
-2. Prepare every image as the inline model would see it at that size (``train.alignment``).
+2. Prepare every image as the inline model would see it at that size (``train.alignment``);
+   at the stored size (128 x 768) the stored frames themselves, not resampled: the ceiling
+   there is what the source data allows, and the gap to the working size's ceiling is what
+   the working frame (alignment and downscaling together) costs.
 3. Train ``ceiling_training.CeilingNet`` (batch norm, warm-up + cosine, class-balanced loss,
    the generator's defect masks supervising its per-location logits; full-resolution stem
    levels at larger frames) on 85 % of the reference capture events; keep the epoch with the
@@ -402,6 +405,17 @@ def run_folder(args: argparse.Namespace, worlds: Worlds, size: tuple[int, int], 
     return args.state / f"{size[0]}x{size[1]}-seed{seed}-{_hash(inputs)}"
 
 
+STORED = "stored frames, not resampled"
+ALIGNED = "seal band aligned and resampled (train.alignment)"
+
+
+def frame_kind(folder: Path, size: tuple[int, int]) -> str:
+    """What the network sees at ``size``: at the stored image size the frames themselves
+    (alignment leaves a stack at the working size as it is), else the aligned band."""
+    first = read_manifest(folder)[0]
+    return STORED if (first.height, first.width) == tuple(size) else ALIGNED
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole study; returns the JSON-ready result."""
     train_params = load_section(args.params, "train")
@@ -428,6 +442,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sizes.append(
             {
                 "working_size": list(size),
+                "frame": frame_kind(worlds.reference, size),
                 "stem_levels": stem_levels(size[0]),
                 "parameters": sum(p.numel() for p in CeilingNet(stem_levels(size[0])).parameters()),
                 "runs": runs,

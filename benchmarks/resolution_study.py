@@ -12,14 +12,15 @@ defects into the reconstruction). With ``--reference-events``
 it also scores an independent reference set (the ``synth`` settings with another seed, as the
 selection study's; generated once under ``--cache``): val holds a few dozen defective images,
 the reference set hundreds of every type, so its AUROC per defect type can tell sizes apart
-where val's interval cannot. The test split is never read: choosing the resolution is a
+where val's interval cannot. The stored size (128 x 768) is no candidate under band alignment
+(``train.check_alignable`` refuses it). The test split is never read: choosing the resolution is a
 fitting decision, made on val and the reference set like the thresholds.
 
 Usage (from the repository root, venv active):
 
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
-        --sizes 16x192 32x384 64x768 128x768 --epochs 25 --bottleneck-rows 2 \\
+        --sizes 16x192 32x384 64x768 --epochs 25 --bottleneck-rows 2 \\
         --reference-events 150 150
 
 (or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)

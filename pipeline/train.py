@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from pipeline import evidence
 from pipeline.config import load_section
+from pipeline.config.base import ParamsError
 from pipeline.config.train import Params
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import DatasetError, read_manifest
@@ -68,10 +69,28 @@ def load_training_images(
         )
     size = (params.working_height, params.working_width)
     alignment = model_alignment(params)
-    train = prepare_images(load_stack(data_dir, train_rows), alignment, *size)
+    raw_train = load_stack(data_dir, train_rows)
+    check_alignable(raw_train.shape[1:], size, alignment)
+    train = prepare_images(raw_train, alignment, *size)
     val = prepare_images(load_stack(data_dir, val_rows), alignment, *size)
     log.info("train on %d normal images, validate on %d, at %d x %d", len(train), len(val), *size)
     return train, val
+
+
+def check_alignable(stored: tuple[int, ...], size: tuple[int, int], alignment: Alignment) -> None:
+    """Refuse a band alignment whose working size is the stored image size: a stack already
+    at the working size is taken as prepared (``alignment.align_images``), so the frames would
+    reach the model unaligned while its checkpoint says they are aligned.
+
+    Raises:
+        ParamsError: the working size equals the stored size under a band alignment.
+    """
+    if alignment.kind != "none" and tuple(stored) == tuple(size):
+        raise ParamsError(
+            f"train.working_height x working_width {size[0]} x {size[1]} is the stored image "
+            "size: band alignment would leave the frames unaligned; choose another working "
+            "size, or train.alignment.kind: none"
+        )
 
 
 def build_roi(params: Params, train: np.ndarray, roi_mask_path: Path | None) -> Roi:

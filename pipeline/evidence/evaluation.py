@@ -257,6 +257,7 @@ class CeilingSize:
     """The ceiling at one working size: the network's size and every seed's run."""
 
     working_size: list[int]
+    frame: str  # what the network saw: the stored frames, or the aligned, resampled band
     stem_levels: int
     parameters: int
     runs: list[CeilingRun]

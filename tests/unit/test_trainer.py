@@ -118,3 +118,15 @@ def test_a_diverging_fit_stops_with_a_clear_error(rate: float) -> None:
     with pytest.raises(DivergedError, match=r"diverged: epoch \d+ .*train.fit.learning_rate"):
         _fit(seed=1, fit=fit)
     assert not torch.are_deterministic_algorithms_enabled()  # restored after the error
+
+
+def test_band_alignment_at_the_stored_size_is_refused_naming_the_fix() -> None:
+    from pipeline.config.base import ParamsError
+    from pipeline.models.alignment import Alignment
+    from pipeline.train import check_alignable
+
+    band = Alignment("band", (0.25, 0.75))
+    with pytest.raises(ParamsError, match="128 x 768 is the stored image size.*kind: none"):
+        check_alignable((128, 768), (128, 768), band)
+    check_alignable((128, 768), (32, 384), band)  # another size: aligned
+    check_alignable((128, 768), (128, 768), Alignment("none", (0.25, 0.75)))  # resized as is

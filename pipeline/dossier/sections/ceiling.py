@@ -238,6 +238,7 @@ def fact_rows(study: CeilingStudy) -> list[list[str]]:
         facts.append(
             [
                 size_text(size.working_size),
+                size.frame,
                 fmt(size.stem_levels),
                 fmt(size.parameters),
                 ", ".join(fmt(run.seed) for run in runs),
