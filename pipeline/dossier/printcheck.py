@@ -75,8 +75,8 @@ def parse_bbox_xhtml(text: str) -> list[Page]:
         for block_no, block in enumerate(page.iter(f"{XHTML}block")):
             for line in block.iter(f"{XHTML}line"):
                 words = [w.text or "" for w in line.iter(f"{XHTML}word")]
-                box = [float(line.get(k, "0")) for k in ("xMin", "yMin", "xMax", "yMax")]
-                lines.append(Line(" ".join(words), *box, block=block_no))
+                x0, y0, x1, y1 = (float(line.get(k, "0")) for k in ("xMin", "yMin", "xMax", "yMax"))
+                lines.append(Line(" ".join(words), x0, y0, x1, y1, block=block_no))
         pages.append(
             Page(
                 number, float(page.get("width", "0")), float(page.get("height", "0")), tuple(lines)
