@@ -292,8 +292,11 @@ def prepare_masks(
     """(N, H0, W0) bool masks -> (N, height, width) bool in the frame of ``prepare_images``.
 
     Without alignment a working pixel is defective when any source pixel under it is (max
-    pooling), so thin defects (a one-pixel channel) survive downscaling.
+    pooling), so thin defects (a one-pixel channel) survive downscaling. Masks of a stack
+    already at (height, width) stay as they are, as ``align_images`` leaves such a stack.
     """
+    if alignment.kind != "none" and np.shape(images)[1:] == (height, width):
+        return np.asarray(masks).astype(bool)
     if alignment.kind == "none":
         if masks.shape[1:] == (height, width):
             return masks.astype(bool)

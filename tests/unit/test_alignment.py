@@ -76,6 +76,16 @@ def test_a_defect_mask_follows_its_image() -> None:
     assert aligned_mask[max(peak[0] - 1, 0) : peak[0] + 2, max(peak[1] - 1, 0) : peak[1] + 2].any()
 
 
+def test_at_the_stored_size_masks_stay_with_their_unaligned_images() -> None:
+    image = tilted_band(22.0, 16.0, 0.01)
+    mask = np.zeros_like(image, dtype=bool)
+    mask[28:31, 60:63] = True
+    kept = prepare_images(image[None], BAND, HEIGHT, WIDTH)[0]
+    kept_mask = prepare_masks(image[None], mask[None], BAND, HEIGHT, WIDTH)[0]
+    assert np.array_equal(kept, image.astype(np.float32))  # taken as prepared ...
+    assert np.array_equal(kept_mask, mask)  # ... so the mask stays where the defect is
+
+
 def test_without_alignment_images_are_resized_and_masks_max_pooled() -> None:
     image = tilted_band(20.0, 16.0, 0.0)
     mask = np.zeros_like(image, dtype=bool)
