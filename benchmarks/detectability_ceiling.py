@@ -28,9 +28,13 @@ is no proof of a bound (a larger model could do a little better): read a gap of 
 "at the ceiling", and the spread over seeds as the figure's own uncertainty.
 
 Every (size, seed) run saves its state after each epoch under ``--state``: stop the script at
-any time and start it again with the same arguments to resume (same final weights).
+any time and start it again with the same arguments to resume (same final weights). Too long
+for one sitting (about 28 min per seed at 128 x 768 on 2 cores)? Run it in pieces, and write
+the evidence from the runs finished so far with ``--finished-only``: each size then lists its
+``pending_seeds``, and the dossier says how many seeds its figures rest on.
 
-Usage (from the repository root, venv active; about 25 min per seed at 128x768 on 2 cores):
+Usage (from the repository root, venv active; about 4 min per seed at 32x384 and 28 min per
+seed at 128x768 on 2 cores):
 
     python benchmarks/detectability_ceiling.py --sizes 32x384 128x768 --seeds 0 1 2 \\
         --out benchmarks/results/detectability_ceiling.json
@@ -77,7 +81,11 @@ from pipeline.runtime import configure_logging
 log = logging.getLogger("detectability_ceiling")
 
 HOLDOUT_SHARE = 0.15
-SCRIPTS = ("detectability_ceiling.py", "ceiling_training.py")
+# Part of every run's state key: bump it when a change to this script, ceiling_training.py or
+# the pipeline code they call changes what a run computes (training, frames, scoring), so no
+# stale state is resumed. Edits that change no result (docs, reporting) keep it, so a study
+# run in pieces over several sessions survives them.
+CODE_VERSION = 2
 CHUNK = 256  # images read and prepared at once (memory bound at 128 x 768)
 
 
@@ -200,12 +208,17 @@ class Worlds:
     challenge: Path | None
 
 
+def finished(folder: Path) -> bool:
+    """Whether the run in ``folder`` has its result (trained and scored)."""
+    return (folder / "result.json").is_file()
+
+
 def run_one(
     frame: Frame, worlds: Worlds, seed: int, args: argparse.Namespace, state: Path
 ) -> dict[str, Any]:
     """Train (or resume) one seed at one size and score it; the run's JSON row."""
     done = state / "result.json"
-    if done.exists():
+    if finished(state):
         log.info("%s: already done, read from %s", state.name, done)
         return json.loads(done.read_text(encoding="utf-8"))
     state.mkdir(parents=True, exist_ok=True)
@@ -391,8 +404,8 @@ def _hash(value: Any) -> str:
 
 def run_folder(args: argparse.Namespace, worlds: Worlds, size: tuple[int, int], seed: int) -> Path:
     """Where one run keeps its state: named by everything its result depends on (schedule,
-    data, splits, challenge set, threshold rule, these scripts), so a resumed or finished run
-    is reused only when nothing it read has changed."""
+    data, splits, challenge set, threshold rule, ``CODE_VERSION``), so a resumed or finished
+    run is reused only when nothing it read has changed."""
     inputs = {
         "schedule": dataclasses.asdict(schedule_of(args)),
         "worlds": [worlds.reference.name, worlds.threshold_set.name],
@@ -400,7 +413,7 @@ def run_folder(args: argparse.Namespace, worlds: Worlds, size: tuple[int, int], 
         "test": sorted(row.sha256 for row in worlds.test_rows),
         "challenge": sha256_file(worlds.challenge / "manifest.csv") if worlds.challenge else None,
         "false_reject_target": args.false_reject_target,
-        "scripts": [sha256_file(Path(__file__).with_name(n)) for n in SCRIPTS],
+        "code": CODE_VERSION,
     }
     return args.state / f"{size[0]}x{size[1]}-seed{seed}-{_hash(inputs)}"
 
@@ -435,13 +448,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes = []
     for size in args.sizes:
         frame = Frame(alignment, size)
-        runs = [
-            run_one(frame, worlds, seed, args, run_folder(args, worlds, size, seed))
-            for seed in args.seeds
-        ]
+        folders = {seed: run_folder(args, worlds, size, seed) for seed in args.seeds}
+        pending = [seed for seed, folder in folders.items() if not finished(folder)]
+        if args.finished_only:
+            folders = {seed: f for seed, f in folders.items() if seed not in pending}
+        runs = [run_one(frame, worlds, seed, args, folder) for seed, folder in folders.items()]
+        if not runs:
+            log.warning("%dx%d: no finished run yet; left out", *size)
+            continue
         sizes.append(
             {
                 "working_size": list(size),
+                "pending_seeds": pending if args.finished_only else [],
                 "frame": frame_kind(worlds.reference, size),
                 "stem_levels": stem_levels(size[0]),
                 "parameters": sum(p.numel() for p in CeilingNet(stem_levels(size[0])).parameters()),
@@ -541,6 +559,12 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path("benchmarks/out/detectability_ceiling"),
         help="resumable per-run state (delete it to start over)",
+    )
+    parser.add_argument(
+        "--finished-only",
+        action="store_true",
+        help="train nothing: write the JSON from the runs finished so far, naming the pending "
+        "seeds (a study run in pieces)",
     )
     parser.add_argument("--out", type=Path, default=None, help="write the result JSON here")
     args = parser.parse_args(argv)

@@ -257,6 +257,7 @@ class CeilingSize:
     """The ceiling at one working size: the network's size and every seed's run."""
 
     working_size: list[int]
+    pending_seeds: list[int]  # seeds asked for but not yet finished (a study run in pieces)
     frame: str  # what the network saw: the stored frames, or the aligned, resampled band
     stem_levels: int
     parameters: int

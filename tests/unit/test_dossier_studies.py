@@ -360,3 +360,15 @@ def test_a_resolution_study_without_a_reference_set_has_no_reference_column() ->
     )
     assert len(section["headers"]) == 4 and section["type_rows"] == []
     assert section["reference"] == ""
+
+
+def test_a_ceiling_run_in_pieces_says_how_many_seeds_its_figures_rest_on() -> None:
+    study = ceiling_study()
+    source = study["sizes"][1]
+    source["runs"], source["pending_seeds"] = source["runs"][:1], [1, 2]
+    documents = evidence_with(studies={CEILING.key: study}, working_resolution=[32, 384])
+    section = ceiling_section(documents)
+    seed = source["runs"][0]["seed"]
+    assert section["fact_rows"][1][4] == f"{seed} (1, 2 pending)"
+    assert "at 128 x 768 on 1 of 3 seeds" in section["pending"]
+    assert ceiling_section(with_ceiling(inline_figures()))["pending"] == ""

@@ -241,7 +241,7 @@ def fact_rows(study: CeilingStudy) -> list[list[str]]:
                 size.frame,
                 fmt(size.stem_levels),
                 fmt(size.parameters),
-                ", ".join(fmt(run.seed) for run in runs),
+                seeds_text([run.seed for run in runs], size.pending_seeds),
                 ", ".join(fmt(run.chosen_epoch) for run in runs),
                 ", ".join(fmt(m, 1) for m in minutes),
                 ", ".join(f"{fmt(t.n_rejected)}/{fmt(t.n_events)}" for t in threshold),
@@ -249,6 +249,31 @@ def fact_rows(study: CeilingStudy) -> list[list[str]]:
             ]
         )
     return facts
+
+
+def seeds_text(finished: list[int], pending: list[int]) -> str:
+    """``0, 1, 2``, or ``0 (1, 2 pending)`` for a study still running in pieces."""
+    text = ", ".join(fmt(seed) for seed in finished)
+    if pending:
+        text += f" ({', '.join(fmt(seed) for seed in pending)} pending)"
+    return text
+
+
+def pending_note(study: CeilingStudy) -> str:
+    """Which sizes rest on fewer seeds than asked for ('' when none)."""
+    parts = [
+        f"at {size_text(s.working_size)} on {fmt(len(s.runs))} of "
+        f"{fmt(len(s.runs) + len(s.pending_seeds))} seeds"
+        for s in study.sizes
+        if s.pending_seeds
+    ]
+    if not parts:
+        return ""
+    return (
+        "The study is running in pieces: its figures rest "
+        + "; ".join(parts)
+        + f" (the others pending; {rerun(CEILING)} completes it)."
+    )
 
 
 def _challenge_false_rejects(run: Any) -> str:
@@ -308,6 +333,7 @@ def ceiling_section(documents: Documents) -> dict[str, Any]:
         "threshold_events": fmt(study.threshold_set.get("normal_events")),
         "threshold_target": fmt_pct(study.threshold_set.get("false_reject_target")),
         "fact_rows": fact_rows(study),
+        "pending": pending_note(study),
         "inline_recorded": inline is not None,
         "inline_detector": inline.detector if inline else NOT_RECORDED,
         "rows": auroc_rows(study, inline, chosen),
