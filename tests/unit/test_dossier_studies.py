@@ -87,7 +87,7 @@ def test_resolution_table_has_a_row_per_size_and_marks_the_chosen_one() -> None:
     study = resolution_study()
     documents = evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
     section = resolution_section(documents)
-    assert section["recorded"] and section["epochs_cap"] == "15"
+    assert section["recorded"] and section["epochs_cap"] == "25"
     assert (section["detector"], section["score"], section["split"]) == (
         study["detector"],
         study["score"],
@@ -334,6 +334,7 @@ def test_a_resolution_study_with_a_reference_set_shows_its_auroc_overall_and_per
             reference_per_type_auroc={"channel": channel, "void": 0.9},
         )
     rows[0]["widths"], rows[1]["widths"] = [16, 32, 64, 128], [16, 32, 64, 128, 128]
+    rows[0]["skip_levels"], rows[1]["skip_levels"] = [3], [4]
     study = resolution_study(rows)
     study["provenance"]["params"]["reference"] = {
         "synth_seed": 777,
