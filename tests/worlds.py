@@ -36,12 +36,17 @@ def write_tiny_dataset(
     root: Path,
     n_normal_events: int = 10,
     n_defect_events: int = 5,
-    height: int = 32,
-    width: int = 128,
+    height: int = 64,
+    width: int = 256,
     views: int = 2,
     seed: int = 0,
 ) -> Path:
-    """Write a canonical dataset of seal-band-like images with square defects; return its folder."""
+    """Write a canonical dataset of seal-band-like images with square defects; return its folder.
+
+    Stored at 64 x 256, twice the tests' working size (tests/params.py: 32 x 128), so a band
+    alignment really aligns (a stack already at the working size would pass through as is,
+    and train refuses that configuration).
+    """
     root = Path(root)
     (root / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
     (root / MASKS_DIR).mkdir(exist_ok=True)

@@ -121,7 +121,7 @@ def test_contribution_map_points_at_a_local_defect(world: dict[str, Path]) -> No
     images, labels = _val(world)
     clean = images[labels == 0][:1].copy()
     spoiled = clean.copy()
-    spoiled[0, 12:20, 80:92] = 0.0  # a dark blot on the seal band
+    spoiled[0, 24:40, 160:184] = 0.0  # a dark blot on the seal band (stored 64 x 256 frame)
     scores, maps = _scores(world["root"] / "model.pt", monitor, np.concatenate([clean, spoiled]))
     assert scores[1] > scores[0]
     assert maps is not None
@@ -202,10 +202,10 @@ def test_a_band_aligned_checkpoint_gets_a_fixed_scale_monitor(
     assert fit_monitor.main([*args, "--out", str(tmp_path / "out")]) == 0
     monitor = load_monitor(tmp_path / "out" / "monitor.npz")
     recorded = Alignment.from_dict(monitor.alignment)
-    # the tiny world's band spans rows 10-21 of 32: the reference is its height, not the
-    # stretch alignment's, so a narrower band would stay narrower for the monitor
+    # the tiny world's band spans rows 21-42 of its stored 64: the reference is its height
+    # in source rows, not the stretch alignment's, so a narrower band would stay narrower
     assert recorded.kind == "band" and recorded.scale == "fixed"
-    assert 9.0 <= recorded.reference_height <= 13.0
+    assert 18.0 <= recorded.reference_height <= 26.0
     images, labels = _val(world)
     scores, _ = _scores(tmp_path / "model.pt", monitor, images[labels == 0])
     assert np.allclose(np.sort(scores), monitor.reference.sorted_scores, rtol=1e-5)
