@@ -84,6 +84,9 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
+CONVOLUTIONS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+
+
 def fold_batch_norm(model: torch.nn.Module) -> torch.nn.Module:
     """A copy of an eval-mode model with every (Conv2d | ConvTranspose2d, BatchNorm2d) pair of
     a ``Sequential`` folded into one convolution (the BN replaced by ``Identity``)."""
@@ -96,9 +99,6 @@ def fold_batch_norm(model: torch.nn.Module) -> torch.nn.Module:
                 sequential[index] = fuse_conv_bn_eval(first, second, transpose=transpose)
                 sequential[index + 1] = torch.nn.Identity()
     return folded
-
-
-CONVOLUTIONS = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
 
 
 def lever_variants(model: torch.nn.Module) -> dict[str, tuple[torch.nn.Module, Any, str]]:
