@@ -12,7 +12,13 @@ defects into the reconstruction). With ``--reference-events``
 it also scores an independent reference set (the ``synth`` settings with another seed, as the
 selection study's; generated once under ``--cache``): val holds a few dozen defective images,
 the reference set hundreds of every type, so its AUROC per defect type can tell sizes apart
-where val's interval cannot. The stored size (128 x 768) is no candidate under band alignment
+where val's interval cannot. With ``--seeds`` every size is trained once per training seed and
+the sizes are compared by ``pipeline.evaluation.selection``: seed-mean reference AUROC with an
+event-level bootstrap, the paired difference of each size to the working size of params.yaml
+(the fallback) on the same resamples, and the project's rule (a size replaces the working size
+only when that paired interval lies above 0). Each (size, seed) run is cached under ``--cache``
+(its scores and figures, keyed by its inputs), so an interrupted study resumes where it
+stopped. The stored size (128 x 768) is no candidate under band alignment
 (``train.check_alignable`` refuses it). The test split is never read: choosing the resolution is a
 fitting decision, made on val and the reference set like the thresholds.
 
@@ -21,7 +27,7 @@ Usage (from the repository root, venv active):
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
         --sizes 16x192 32x384 64x768 --epochs 25 --bottleneck-rows 2 \\
-        --reference-events 150 150
+        --reference-events 150 150 --seeds 0 1 2
 
 (or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)
 
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import logging
 import sys
@@ -44,17 +51,25 @@ from typing import Any
 import numpy as np
 import torch
 from detectability_ceiling import Labelled, per_type_auroc, reference_params
+from sklearn.metrics import average_precision_score
 
 from pipeline import train
 from pipeline.cli import parse_size
 from pipeline.config import load_section
 from pipeline.data.images import load_stack
 from pipeline.data.manifest import read_manifest
-from pipeline.data.splits import read_splits
+from pipeline.data.splits import read_splits, rows_in_split
 from pipeline.data.synthetic import generate_dataset
+from pipeline.errors import SealauditError
 from pipeline.evaluation.fitting import calibrate_seal_path
 from pipeline.evaluation.inference import ReconstructionScorer, load_split
-from pipeline.evaluation.intervals import ranking_with_ci
+from pipeline.evaluation.selection import (
+    RULE,
+    Candidate,
+    choose,
+    paired_difference,
+    seed_mean_auroc,
+)
 from pipeline.models.autoencoder import build_model, count_parameters
 from pipeline.models.checkpoint import CheckpointMeta
 from pipeline.models.trainer import train_autoencoder
@@ -62,6 +77,9 @@ from pipeline.provenance import stage_provenance
 from pipeline.runtime import configure_logging
 
 log = logging.getLogger("resolution_study")
+
+# bumped when a change here changes what a cached (size, seed) run holds
+CODE_VERSION = 1
 
 
 def deepened(model: Any, height: int, bottleneck_rows: int | None) -> Any:
@@ -100,37 +118,28 @@ def reference_set(args: argparse.Namespace) -> Labelled | None:
     )
 
 
-def reference_figures(scorer: Any, reference: Labelled, eval_params: Any) -> dict[str, Any]:
-    """AUROC on the reference set, its bootstrap interval and AUROC per defect type."""
-    scores = scorer(reference.images).scores
-    ranking = ranking_with_ci(scores, reference.labels, eval_params.n_boot, eval_params.seed)
-    return {
-        "reference_auroc": ranking["auroc"],
-        "reference_ci": ranking["ci"],
-        "reference_per_type_auroc": per_type_auroc(scores, reference.labels, reference.types),
-    }
-
-
-def study_one(
-    size: tuple[int, int],
-    args: argparse.Namespace,
-    train_params: Any,
-    settings: Any,
-    reference: Labelled | None = None,
-) -> dict[str, Any]:
-    """Train at one size, score val, time both; returns the size's row."""
+def sized_params(train_params: Any, size: tuple[int, int], seed: int, args: Any) -> Any:
+    """The ``train`` section for one (size, seed) run: epochs capped, encoder deepened."""
     fit = dataclasses.replace(train_params.fit, epochs=min(args.epochs, train_params.fit.epochs))
-    params = dataclasses.replace(
+    return dataclasses.replace(
         train_params,
+        seed=seed,
         working_height=size[0],
         working_width=size[1],
         fit=fit,
         device="cpu",
         model=deepened(train_params.model, size[0], args.bottleneck_rows),
     )
+
+
+def train_one(params: Any, args: argparse.Namespace, calib: Any, reference: Labelled | None):
+    """Train at one (size, seed), score val and the reference set, time both.
+
+    Returns ``(figures, scores)``: the run's JSON-able figures and ``{"val": (N,),
+    "reference": (M,)}`` image scores (no reference key without a reference set).
+    """
     normal_train, normal_val = train.load_training_images(args.data, args.splits, params)
     roi = train.build_roi(params, normal_train, None)
-    calib, eval_params = settings
     model = build_model(calib.detector, train.model_config(params), params.seed)
     result = train_autoencoder(
         model,
@@ -161,27 +170,164 @@ def study_one(
         scorer = scorer.with_seal_path(seal_path)
     val = load_split(args.data, rows, assignment, "val")
     started = time.perf_counter()
-    scores = scorer(val.images).scores
-    inference_ms = 1000 * (time.perf_counter() - started) / len(scores)
-    ranking = ranking_with_ci(scores, val.labels, eval_params.n_boot, eval_params.seed)
-    on_reference = reference_figures(scorer, reference, eval_params) if reference else {}
-    return {
-        **on_reference,
+    scores = {"val": scorer(val.images).scores}
+    inference_ms = 1000 * (time.perf_counter() - started) / len(scores["val"])
+    if reference is not None:
+        scores["reference"] = scorer(reference.images).scores
+    figures = {
+        "seed": params.seed,
         "widths": list(params.model.widths),
         "skip_levels": list(params.model.skip_levels),
-        "image_height": size[0],
-        "image_width": size[1],
         "parameters": count_parameters(model),
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "best_val_loss": result.best_val_loss,
         "train_seconds_per_epoch": result.seconds / max(result.epochs_run, 1),
         "inference_ms_per_image": inference_ms,
-        "val_auroc": ranking["auroc"],
-        "val_aupr": ranking["aupr"],
-        "val_ci": ranking["ci"],
         "roi_kind": roi.kind,
     }
+    return figures, scores
+
+
+def run_key(params: Any, calib: Any, args: argparse.Namespace) -> str:
+    """What a cached run depends on: its train settings, the scoring settings, the reference
+    set, the data's manifest and splits, and this script's declared CODE_VERSION."""
+    inputs = {
+        "code_version": CODE_VERSION,
+        "train": dataclasses.asdict(params),
+        "calibrate": dataclasses.asdict(calib),
+        "reference": [args.reference_seed, args.reference_events],
+        "manifest": hashlib.sha256((args.data / "manifest.csv").read_bytes()).hexdigest(),
+        "splits": hashlib.sha256(args.splits.read_bytes()).hexdigest(),
+    }
+    text = json.dumps(inputs, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def cached_run(params: Any, args: argparse.Namespace, calib: Any, reference: Labelled | None):
+    """``train_one``'s result, read from ``--cache`` when this run finished before."""
+    folder = (
+        args.cache
+        / "runs"
+        / (
+            f"{params.working_height}x{params.working_width}-seed{params.seed}-"
+            f"{run_key(params, calib, args)}"
+        )
+    )
+    if (folder / "figures.json").is_file():
+        log.info("%s: already done, read from %s", folder.name, folder)
+        figures = json.loads((folder / "figures.json").read_text(encoding="utf-8"))
+        with np.load(folder / "scores.npz") as stored:
+            return figures, {name: stored[name] for name in stored.files}
+    figures, scores = train_one(params, args, calib, reference)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "scores.npz", **scores)
+    # figures.json last: its presence marks a finished run
+    partial = folder / "figures.json.partial"
+    partial.write_text(json.dumps(figures, indent=2, sort_keys=True), encoding="utf-8")
+    partial.replace(folder / "figures.json")
+    return figures, scores
+
+
+def val_truth(args: argparse.Namespace) -> Labelled:
+    """Val's labels, defect types and capture events, in the order the scorer sees them."""
+    rows = rows_in_split(read_manifest(args.data), read_splits(args.splits), "val")
+    return Labelled(
+        np.empty(0),
+        np.array([row.label for row in rows]),
+        np.array([row.defect_type for row in rows]),
+        np.array([row.capture_event for row in rows]),
+    )
+
+
+def size_row(
+    size: tuple[int, int],
+    runs: list[tuple[dict[str, Any], dict[str, np.ndarray]]],
+    val: Labelled,
+    reference: Labelled | None,
+    eval_params: Any,
+) -> dict[str, Any]:
+    """One size's row: seed-mean AUROCs with event-level intervals, means of the timings."""
+    first = runs[0][0]
+    val_scores = np.stack([scores["val"] for _, scores in runs])
+    on_val = seed_mean_auroc(
+        val_scores, val.labels, val.events, eval_params.n_boot, eval_params.seed
+    )
+    row: dict[str, Any] = {
+        "image_height": size[0],
+        "image_width": size[1],
+        "seeds": [figures["seed"] for figures, _ in runs],
+        **{key: first[key] for key in ("widths", "skip_levels", "parameters", "roi_kind")},
+        "epochs_run": max(figures["epochs_run"] for figures, _ in runs),
+        "best_epoch": first["best_epoch"],
+        "best_epochs": [figures["best_epoch"] for figures, _ in runs],
+        "best_val_loss": float(np.mean([figures["best_val_loss"] for figures, _ in runs])),
+        "train_seconds_per_epoch": float(
+            np.mean([figures["train_seconds_per_epoch"] for figures, _ in runs])
+        ),
+        "inference_ms_per_image": float(
+            np.mean([figures["inference_ms_per_image"] for figures, _ in runs])
+        ),
+        "val_auroc": on_val["auroc"],
+        "val_per_seed": on_val["per_seed"],
+        "val_aupr": float(
+            np.mean([average_precision_score(val.labels, row) for row in val_scores])
+        ),
+        "val_ci": {"auroc": on_val["ci"]},
+    }
+    if reference is None:
+        return row
+    scores = np.stack([scores["reference"] for _, scores in runs])
+    on_reference = seed_mean_auroc(
+        scores, reference.labels, reference.events, eval_params.n_boot, eval_params.seed
+    )
+    per_type = [per_type_auroc(one, reference.labels, reference.types) for one in scores]
+    return {
+        **row,
+        "reference_auroc": on_reference["auroc"],
+        "reference_ci": {"auroc": on_reference["ci"]},
+        "reference_per_seed": on_reference["per_seed"],
+        "reference_per_type_auroc": {
+            kind: float(np.mean([one[kind] for one in per_type])) for kind in per_type[0]
+        },
+    }
+
+
+def selection(
+    rows: list[dict[str, Any]],
+    reference_scores: dict[tuple[int, int], np.ndarray],
+    reference: Labelled,
+    fallback: tuple[int, int],
+    eval_params: Any,
+) -> dict[str, Any]:
+    """The sizes compared by the project's rule, each paired with the fallback (the working
+    size of params.yaml) on the same event resamples; fills each row's ``reference_diff_ci``."""
+    if fallback not in reference_scores:
+        raise SealauditError(
+            f"the working size {fallback[0]}x{fallback[1]} of params.yaml is not among --sizes; "
+            "add it (it is the fallback every size is compared with)"
+        )
+    candidates = []
+    for row in rows:
+        size = (row["image_height"], row["image_width"])
+        diff = None
+        if size != fallback:
+            paired = paired_difference(
+                reference_scores[size],
+                reference_scores[fallback],
+                reference.labels,
+                reference.events,
+                eval_params.n_boot,
+                eval_params.seed,
+            )
+            row["reference_difference"] = paired["difference"]
+            row["reference_diff_ci"] = paired["ci"]
+            diff = tuple(paired["ci"])
+        candidates.append(
+            Candidate(list(size), row["reference_auroc"], row["reference_ci"]["auroc"], diff)
+        )
+    choice, reason = choose(candidates, list(fallback))
+    return {"rule": RULE, "fallback": list(fallback), "choice": choice, "reason": reason}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -210,14 +356,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="deepen the encoder at larger frames until its deepest grid has this many rows",
     )
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/resolution_study"))
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        help="training seeds, one run per size and seed (default: train.seed)",
+    )
     args = parser.parse_args(argv)
     configure_logging()
     torch.set_num_threads(args.threads)
     train_params = load_section(args.params, "train")
     calib = load_section(args.params, "calibrate")
     eval_params = load_section(args.params, "evaluate")
+    seeds = args.seeds or [train_params.seed]
     settings = {
         "sizes": [list(s) for s in args.sizes],
+        "seeds": seeds,
         "epochs_cap": args.epochs,
         "bottleneck_rows": args.bottleneck_rows,
         "reference": None
@@ -233,8 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     evidence: dict[str, Any] = {
         "description": "inline detector trained at each working resolution (train settings, "
-        "epochs capped), scored on the val split and, where given, an independent reference "
-        "set (never test); timings on this machine's CPU",
+        "epochs capped) once per training seed, scored on the val split and, where given, an "
+        "independent reference set (never test); timings on this machine's CPU",
         "split": "val",
         "score": calib.score,
         "detector": calib.detector,
@@ -242,10 +397,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "provenance": stage_provenance("resolution_study", settings, seed=train_params.seed),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    reference = reference_set(args)
+    reference, val = reference_set(args), val_truth(args)
+    reference_scores = {}
     for size in args.sizes:
-        row = study_one(size, args, train_params, (calib, eval_params), reference)
+        runs = [
+            cached_run(sized_params(train_params, size, seed, args), args, calib, reference)
+            for seed in seeds
+        ]
+        row = size_row(size, runs, val, reference, eval_params)
         evidence["results"].append(row)
+        if reference is not None:
+            reference_scores[size] = np.stack([scores["reference"] for _, scores in runs])
         log.info(
             "%dx%d: val AUROC %.3f, %.1f ms/image",
             *size,
@@ -253,9 +415,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             row["inference_ms_per_image"],
         )
         # written after every size: a long study interrupted still leaves its evidence
-        text = json.dumps(evidence, indent=2, sort_keys=True) + "\n"
-        args.out.write_text(text, encoding="utf-8")
+        write_evidence(evidence, args.out)
+    if reference is not None:
+        fallback = (train_params.working_height, train_params.working_width)
+        evidence["selection"] = selection(
+            evidence["results"], reference_scores, reference, fallback, eval_params
+        )
+        log.info("selection: %s", evidence["selection"]["reason"])
+        write_evidence(evidence, args.out)
     return 0
+
+
+def write_evidence(evidence: dict[str, Any], out: Path) -> None:
+    """The study's JSON, replaced whole."""
+    out.write_text(json.dumps(evidence, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

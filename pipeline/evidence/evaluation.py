@@ -113,10 +113,30 @@ class ResolutionResult:
     # the encoder at this size (absent in studies from before it could deepen it)
     widths: list[int] | None = optional()
     skip_levels: list[int] | None = optional()
+    # several training seeds (absent in single-seed studies): the AUROCs above are seed means
+    # and the timings means; the reference set's paired difference to the fallback size
+    seeds: list[int] | None = optional()
+    best_epochs: list[int] | None = optional()
+    val_per_seed: list[float] | None = optional()
+    reference_per_seed: list[float] | None = optional()
+    reference_difference: float | None = optional()
+    reference_diff_ci: list[float] | None = optional()
 
     def size(self) -> list[int]:
         """``[height, width]``, as ``working_resolution`` records it."""
         return [self.image_height, self.image_width]
+
+
+@dataclass(frozen=True)
+class SizeSelection:
+    """The sizes compared by ``pipeline.evaluation.selection``'s rule on the reference set:
+    ``fallback`` is the working size of params.yaml when the study ran, ``choice`` the size the
+    rule picks and ``reason`` why, in words."""
+
+    rule: str
+    fallback: list[int]
+    choice: list[int]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,11 @@ class ResolutionStudy:
     split: str
     results: list[ResolutionResult]
     provenance: Provenance
+    selection: SizeSelection | None = optional()
+
+    def seeds(self) -> list[int] | None:
+        """The training seeds every size ran with (None in single-seed studies)."""
+        return self.results[0].seeds if self.results else None
 
     def epochs_cap(self) -> Any:
         """The most epochs each size trained for (None when the settings lack it)."""

@@ -101,6 +101,35 @@ def test_resolution_table_has_a_row_per_size_and_marks_the_chosen_one() -> None:
     assert section["chosen_note"] == "This model runs at 32 x 384 (marked chosen)."
 
 
+def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> None:
+    rows = [resolution_row(32, 384, 0.86), resolution_row(64, 768, 0.88)]
+    for row, auroc in zip(rows, (0.898, 0.914), strict=True):
+        row.update(
+            seeds=[0, 1],
+            reference_auroc=auroc,
+            reference_ci={"auroc": [auroc - 0.03, auroc + 0.02]},
+            reference_per_seed=[auroc - 0.01, auroc + 0.01],
+        )
+    rows[1].update(reference_difference=0.016, reference_diff_ci=[-0.004, 0.035])
+    study = resolution_study(rows)
+    study["selection"] = {
+        "rule": "the paired interval must lie above 0",
+        "fallback": [32, 384],
+        "choice": [32, 384],
+        "reason": "no paired difference interval lies above 0",
+    }
+    section = resolution_section(evidence_with(studies={RESOLUTION.key: study}))
+    assert "Paired difference to fallback [95 % CI]" in section["headers"]
+    assert [row[3] for row in section["rows"]] == ["fallback", "+0.016 [-0.004, +0.035]"]
+    assert section["selection"] == (
+        "Every size was trained with 2 seeds (0, 1); the AUROCs are seed means and the timings "
+        "means. The sizes were compared on the reference set by the project's selection rule "
+        "(the paired interval must lie above 0), with the working size of the training "
+        "settings, 32 x 384, as the fallback. Result: no paired difference interval lies "
+        "above 0."
+    )
+
+
 def test_chosen_size_is_the_evaluated_one_and_the_note_says_when_it_was_not_studied() -> None:
     documents = evidence_with(studies={RESOLUTION.key: resolution_study()})
     assert resolution_section(documents)["rows"][2][0] == "64 x 768 (chosen)"

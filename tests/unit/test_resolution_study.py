@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import torch
 
@@ -58,3 +59,98 @@ def test_larger_frames_get_a_deeper_encoder_with_a_two_row_latent_grid(
 def test_without_a_bottleneck_rule_the_encoder_is_the_train_sections(study: ModuleType) -> None:
     params = load_section(ROOT / "params.yaml", "train")
     assert study.deepened(params.model, 128, None) is params.model
+
+
+def _reference(n_events: int = 40) -> object:
+    """Labels and capture events of a reference set: two views per event, half defective."""
+    from detectability_ceiling import Labelled
+
+    labels = np.repeat(np.arange(2 * n_events) % 2, 2)
+    events = np.repeat([f"e{i}" for i in range(2 * n_events)], 2)
+    return Labelled(np.empty(0), labels, np.full(labels.size, "void"), events)
+
+
+def _row(size: tuple[int, int], scores: np.ndarray, labels: np.ndarray) -> dict:
+    from sklearn.metrics import roc_auc_score
+
+    auroc = float(np.mean([roc_auc_score(labels, one) for one in scores]))
+    return {
+        "image_height": size[0],
+        "image_width": size[1],
+        "reference_auroc": auroc,
+        "reference_ci": {"auroc": [auroc - 0.05, auroc + 0.05]},
+    }
+
+
+def test_a_size_replaces_the_working_size_only_when_its_paired_interval_clears_zero(
+    study: ModuleType,
+) -> None:
+    reference = _reference()
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(2, reference.labels.size))
+    sharp = noise + 3.0 * reference.labels  # separates the classes
+    blurred = noise + 0.5 * reference.labels  # barely does
+    scores = {(32, 384): blurred, (64, 768): sharp}
+    rows = [_row(size, s, reference.labels) for size, s in scores.items()]
+    params = load_section(ROOT / "params.yaml", "evaluate")
+    chosen = study.selection(rows, scores, reference, (32, 384), params)
+    assert chosen["choice"] == [64, 768] and chosen["fallback"] == [32, 384]
+    assert rows[1]["reference_diff_ci"][0] > 0 and "reference_diff_ci" not in rows[0]
+    # the same two sizes with the roles swapped: the blurred size does not replace the sharp
+    again = study.selection(
+        [_row(size, s, reference.labels) for size, s in scores.items()],
+        scores,
+        reference,
+        (64, 768),
+        params,
+    )
+    assert again["choice"] == [64, 768] and "is kept" in again["reason"]
+
+
+def test_a_study_without_the_working_size_cannot_decide(study: ModuleType) -> None:
+    from pipeline.errors import SealauditError
+
+    reference = _reference(10)
+    scores = {(64, 768): np.tile(reference.labels.astype(float), (2, 1))}
+    rows = [_row((64, 768), scores[(64, 768)], reference.labels)]
+    params = load_section(ROOT / "params.yaml", "evaluate")
+    with pytest.raises(SealauditError, match="working size 32x384 of params.yaml is not among"):
+        study.selection(rows, scores, reference, (32, 384), params)
+
+
+def test_a_finished_run_is_read_back_not_retrained_and_other_inputs_train_anew(
+    study: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "manifest.csv").write_text("image_id\n", encoding="utf-8")
+    (tmp_path / "splits.csv").write_text("image_id,split\n", encoding="utf-8")
+    args = study.argparse.Namespace(
+        data=tmp_path / "data",
+        splits=tmp_path / "splits.csv",
+        cache=tmp_path / "cache",
+        epochs=25,
+        bottleneck_rows=2,
+        reference_seed=777,
+        reference_events=[150, 150],
+    )
+    trained: list[int] = []
+
+    def train_one(params, *_):
+        trained.append(params.seed)
+        return {"seed": params.seed}, {"val": np.arange(3.0) + params.seed}
+
+    monkeypatch.setattr(study, "train_one", train_one)
+    train_params = load_section(ROOT / "params.yaml", "train")
+    calib = load_section(ROOT / "params.yaml", "calibrate")
+    first = study.cached_run(
+        study.sized_params(train_params, (64, 768), 1, args), args, calib, None
+    )
+    again = study.cached_run(
+        study.sized_params(train_params, (64, 768), 1, args), args, calib, None
+    )
+    assert trained == [1] and again[0] == first[0]
+    np.testing.assert_array_equal(again[1]["val"], first[1]["val"])
+    study.cached_run(study.sized_params(train_params, (64, 768), 2, args), args, calib, None)
+    args.reference_events = [100, 100]
+    study.cached_run(study.sized_params(train_params, (64, 768), 1, args), args, calib, None)
+    assert trained == [1, 2, 1]

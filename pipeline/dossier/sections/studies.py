@@ -20,6 +20,7 @@ from pipeline.evaluation.studies import RESOLUTION, Study
 from pipeline.evidence.documents import Provenance
 from pipeline.evidence.evaluation import (
     Mode,
+    ResolutionResult,
     ResolutionStudy,
 )
 
@@ -97,6 +98,7 @@ def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[li
     for result in study.results:
         mark = CHOSEN if chosen is not None and result.size() == list(chosen) else ""
         reference = [with_ci(result.reference_auroc, (result.reference_ci or {}).get("auroc"))]
+        paired = [paired_text(result, study)]
         levels = [fmt(len(result.widths)) if result.widths else NOT_RECORDED]
         rows.append(
             [
@@ -104,11 +106,46 @@ def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[li
                 *(levels if has_levels(study) else []),
                 with_ci(result.val_auroc, result.val_ci.get("auroc")),
                 *(reference if with_reference else []),
+                *(paired if has_paired(study) else []),
                 fmt(result.train_seconds_per_epoch, 2),
                 fmt(result.inference_ms_per_image, 1),
             ]
         )
     return rows
+
+
+def has_paired(study: ResolutionStudy) -> bool:
+    """Whether the study compared the sizes by the selection rule (paired differences)."""
+    return study.selection is not None
+
+
+def paired_text(result: ResolutionResult, study: ResolutionStudy) -> str:
+    """The size's paired reference-AUROC difference to the fallback, with its interval."""
+    if study.selection is not None and result.size() == study.selection.fallback:
+        return "fallback"
+    if result.reference_difference is None:
+        return NOT_RECORDED
+    low, high = result.reference_diff_ci or (None, None)
+    return f"{result.reference_difference:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def selection_text(study: ResolutionStudy) -> str:
+    """How the sizes were compared and what the rule chose, in words ('' without a rule)."""
+    seeds = study.seeds()
+    trained = (
+        f"Every size was trained with {len(seeds)} seeds ({', '.join(map(str, seeds))}); the "
+        "AUROCs are seed means and the timings means. "
+        if seeds and len(seeds) > 1
+        else ""
+    )
+    if study.selection is None:
+        return trained
+    chosen = study.selection
+    return (
+        f"{trained}The sizes were compared on the reference set by the project's selection rule "
+        f"({chosen.rule}), with the working size of the training settings, "
+        f"{size_text(chosen.fallback)}, as the fallback. Result: {chosen.reason}."
+    )
 
 
 def has_levels(study: ResolutionStudy) -> bool:
@@ -164,6 +201,7 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
             *(["Encoder levels"] if has_levels(study) else []),
             "Val. AUROC [95 % CI]",
             *(["Reference-set AUROC [95 % CI]"] if has_reference(study) else []),
+            *(["Paired difference to fallback [95 % CI]"] if has_paired(study) else []),
             "Training s/epoch",
             "Inference ms/image",
         ],
@@ -171,6 +209,7 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
         "type_headers": ["Defect type", *(size_text(r.size()) for r in study.results)],
         "type_rows": reference_type_rows(study),
         "reference": _reference_text(study),
+        "selection": selection_text(study),
         "dataset_warning": checked.get("dataset_warning", ""),
     }
 
