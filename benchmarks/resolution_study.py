@@ -175,6 +175,7 @@ def train_one(params: Any, args: argparse.Namespace, calib: Any, reference: Labe
     if reference is not None:
         scores["reference"] = scorer(reference.images).scores
     figures = {
+        **single_frame_latency(scorer, val.images),
         "seed": params.seed,
         "widths": list(params.model.widths),
         "skip_levels": list(params.model.skip_levels),
@@ -187,6 +188,20 @@ def train_one(params: Any, args: argparse.Namespace, calib: Any, reference: Labe
         "roi_kind": roi.kind,
     }
     return figures, scores
+
+
+def single_frame_latency(scorer: Any, frames: np.ndarray, repeats: int = 30) -> dict[str, float]:
+    """p50 / p95 ms of one raw stored frame -> alignment -> reconstruction -> score and its
+    working-resolution heatmap (the inline path, one image at a time), after one warm-up."""
+    scorer(frames[:1])
+    samples = []
+    for index in range(repeats):
+        one = frames[index % len(frames)][None]
+        started = time.perf_counter()
+        scorer(one)
+        samples.append(1000 * (time.perf_counter() - started))
+    p50, p95 = np.percentile(samples, [50, 95])
+    return {"single_frame_p50_ms": float(p50), "single_frame_p95_ms": float(p95)}
 
 
 def run_key(params: Any, calib: Any, args: argparse.Namespace) -> str:
@@ -265,9 +280,10 @@ def size_row(
         "train_seconds_per_epoch": float(
             np.mean([figures["train_seconds_per_epoch"] for figures, _ in runs])
         ),
-        "inference_ms_per_image": float(
-            np.mean([figures["inference_ms_per_image"] for figures, _ in runs])
-        ),
+        **{
+            key: float(np.mean([figures[key] for figures, _ in runs]))
+            for key in ("inference_ms_per_image", "single_frame_p50_ms", "single_frame_p95_ms")
+        },
         "val_auroc": on_val["auroc"],
         "val_per_seed": on_val["per_seed"],
         "val_aupr": float(

@@ -121,6 +121,9 @@ class ResolutionResult:
     reference_per_seed: list[float] | None = optional()
     reference_difference: float | None = optional()
     reference_diff_ci: list[float] | None = optional()
+    # one raw frame at a time through alignment, reconstruction and score (milliseconds)
+    single_frame_p50_ms: float | None = optional()
+    single_frame_p95_ms: float | None = optional()
 
     def size(self) -> list[int]:
         """``[height, width]``, as ``working_resolution`` records it."""

@@ -111,6 +111,7 @@ def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> 
             reference_per_seed=[auroc - 0.01, auroc + 0.01],
         )
     rows[1].update(reference_difference=0.016, reference_diff_ci=[-0.004, 0.035])
+    rows[1].update(single_frame_p50_ms=21.04, single_frame_p95_ms=27.96)
     study = resolution_study(rows)
     study["selection"] = {
         "rule": "the paired interval must lie above 0",
@@ -121,6 +122,8 @@ def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> 
     section = resolution_section(evidence_with(studies={RESOLUTION.key: study}))
     assert "Paired difference to fallback [95 % CI]" in section["headers"]
     assert [row[3] for row in section["rows"]] == ["fallback", "+0.016 [-0.004, +0.035]"]
+    assert section["headers"][-1] == "Single frame p50 / p95 ms"
+    assert [row[-1] for row in section["rows"]] == ["not recorded", "21.0 / 28.0"]
     assert section["selection"] == (
         "Every size was trained with 2 seeds (0, 1); the AUROCs are seed means and the timings "
         "means. The sizes were compared on the reference set by the project's selection rule "

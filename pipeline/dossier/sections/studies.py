@@ -109,9 +109,22 @@ def resolution_rows(study: ResolutionStudy, chosen: list[int] | None) -> list[li
                 *(paired if has_paired(study) else []),
                 fmt(result.train_seconds_per_epoch, 2),
                 fmt(result.inference_ms_per_image, 1),
+                *([single_frame_text(result)] if has_single_frame(study) else []),
             ]
         )
     return rows
+
+
+def has_single_frame(study: ResolutionStudy) -> bool:
+    """Whether the study timed one raw frame at a time (the inline latency per size)."""
+    return any(result.single_frame_p50_ms is not None for result in study.results)
+
+
+def single_frame_text(result: ResolutionResult) -> str:
+    """``p50 / p95`` ms of one raw frame through the inline path."""
+    if result.single_frame_p50_ms is None:
+        return NOT_RECORDED
+    return f"{fmt(result.single_frame_p50_ms, 1)} / {fmt(result.single_frame_p95_ms, 1)}"
 
 
 def has_paired(study: ResolutionStudy) -> bool:
@@ -204,6 +217,7 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
             *(["Paired difference to fallback [95 % CI]"] if has_paired(study) else []),
             "Training s/epoch",
             "Inference ms/image",
+            *(["Single frame p50 / p95 ms"] if has_single_frame(study) else []),
         ],
         "rows": rows,
         "type_headers": ["Defect type", *(size_text(r.size()) for r in study.results)],
