@@ -18,7 +18,10 @@ event-level bootstrap, the paired difference of each size to the working size of
 (the fallback) on the same resamples, and the project's rule (a size replaces the working size
 only when that paired interval lies above 0). Each (size, seed) run is cached under ``--cache``
 (its scores and figures, keyed by its inputs), so an interrupted study resumes where it
-stopped. The stored size (128 x 768) is no candidate under band alignment
+stopped. With ``--two-scale COARSE FINE`` the study also compares two-scale designs built
+from the same runs: each size's image score standardised on its normal val images (the
+calibration split a deployed detector has), fused by max or mean; they enter the rule like the
+sizes. The stored size (128 x 768) is no candidate under band alignment
 (``train.check_alignable`` refuses it). The test split is never read: choosing the resolution is a
 fitting decision, made on val and the reference set like the thresholds.
 
@@ -27,7 +30,8 @@ Usage (from the repository root, venv active):
     python benchmarks/resolution_study.py --data data --splits artifacts/prepare/splits.csv \\
         --params params.yaml --out benchmarks/results/resolution_study.json \\
         --sizes 16x192 32x384 64x768 --epochs 25 --bottleneck-rows 2 \\
-        --reference-events 150 150 --seeds 0 1 2
+        --reference-events 150 150 --seeds 20250905 20250906 20250907 \\
+        --two-scale 32x384 64x768
 
 (or ``make study STUDY=resolution_study``: the DVC stage in ``benchmarks/dvc.yaml``)
 
@@ -44,7 +48,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -309,27 +313,96 @@ def size_row(
     }
 
 
+def size_name(size: Sequence[int]) -> str:
+    """``(32, 384)`` -> ``32x384``: how a size is named among the candidates."""
+    return f"{size[0]}x{size[1]}"
+
+
+def standardised(val_scores: np.ndarray, scores: np.ndarray, val_labels: np.ndarray):
+    """``scores`` in units of the normal val images' spread: (s - mean) / sd of the normal
+    val scores (what a deployed detector can do: val is its calibration split)."""
+    normal = val_scores[val_labels == 0]
+    return (scores - normal.mean()) / normal.std()
+
+
+def _mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a + b) / 2
+
+
+FUSIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "max": np.maximum,
+    "mean": _mean,
+}
+
+
+def two_scale_row(
+    sizes: tuple[tuple[int, int], tuple[int, int]],
+    fusion: str,
+    runs: dict[tuple[int, int], list[tuple[dict[str, Any], dict[str, np.ndarray]]]],
+    val: Labelled,
+    reference: Labelled,
+    eval_params: Any,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A two-scale design from the two sizes' runs of the same seeds: each size's image score
+    standardised on the normal val images, fused by ``fusion``; its row and (S, N) scores."""
+    coarse, fine = (runs[size] for size in sizes)
+    fused = np.stack(
+        [
+            FUSIONS[fusion](
+                standardised(a["val"], a["reference"], val.labels),
+                standardised(b["val"], b["reference"], val.labels),
+            )
+            for (_, a), (_, b) in zip(coarse, fine, strict=True)
+        ]
+    )
+    on_reference = seed_mean_auroc(
+        fused, reference.labels, reference.events, eval_params.n_boot, eval_params.seed
+    )
+    per_type = [per_type_auroc(one, reference.labels, reference.types) for one in fused]
+    row = {
+        "design": f"{size_name(sizes[0])}+{size_name(sizes[1])} {fusion}",
+        "sizes": [list(size) for size in sizes],
+        "fusion": fusion,
+        "normalisation": "each size's score standardised by the mean and sd of its normal val "
+        "images, then fused",
+        "seeds": [figures["seed"] for figures, _ in coarse],
+        "reference_auroc": on_reference["auroc"],
+        "reference_ci": {"auroc": on_reference["ci"]},
+        "reference_per_seed": on_reference["per_seed"],
+        "reference_per_type_auroc": {
+            kind: float(np.mean([one[kind] for one in per_type])) for kind in per_type[0]
+        },
+        # not timed together: the two sizes' single-frame p50s added
+        "single_frame_p50_ms_sum": float(
+            sum(np.mean([f["single_frame_p50_ms"] for f, _ in runs[size]]) for size in sizes)
+        ),
+    }
+    return row, fused
+
+
 def selection(
     rows: list[dict[str, Any]],
-    reference_scores: dict[tuple[int, int], np.ndarray],
+    reference_scores: dict[str, np.ndarray],
     reference: Labelled,
-    fallback: tuple[int, int],
+    fallback: str,
     eval_params: Any,
 ) -> dict[str, Any]:
-    """The sizes compared by the project's rule, each paired with the fallback (the working
-    size of params.yaml) on the same event resamples; fills each row's ``reference_diff_ci``."""
+    """The designs compared by the project's rule, each paired with the fallback (the working
+    size of params.yaml) on the same event resamples; fills each row's ``reference_diff_ci``.
+    ``rows`` are size rows and two-scale rows (named by ``design``), in ``reference_scores``
+    under their names."""
     if fallback not in reference_scores:
         raise SealauditError(
-            f"the working size {fallback[0]}x{fallback[1]} of params.yaml is not among --sizes; "
+            f"the working size {fallback} of params.yaml is not among --sizes; "
             "add it (it is the fallback every size is compared with)"
         )
     candidates = []
     for row in rows:
-        size = (row["image_height"], row["image_width"])
+        name = row.get("design") or size_name((row["image_height"], row["image_width"]))
         diff = None
-        if size != fallback:
+        if name != fallback:
             paired = paired_difference(
-                reference_scores[size],
+                reference_scores[name],
                 reference_scores[fallback],
                 reference.labels,
                 reference.events,
@@ -340,10 +413,10 @@ def selection(
             row["reference_diff_ci"] = paired["ci"]
             diff = tuple(paired["ci"])
         candidates.append(
-            Candidate(list(size), row["reference_auroc"], row["reference_ci"]["auroc"], diff)
+            Candidate(name, row["reference_auroc"], row["reference_ci"]["auroc"], diff)
         )
-    choice, reason = choose(candidates, list(fallback))
-    return {"rule": RULE, "fallback": list(fallback), "choice": choice, "reason": reason}
+    choice, reason = choose(candidates, fallback)
+    return {"rule": RULE, "fallback": fallback, "choice": choice, "reason": reason}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -373,6 +446,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--cache", type=Path, default=Path("benchmarks/out/resolution_study"))
     parser.add_argument(
+        "--two-scale",
+        type=parse_size,
+        nargs=2,
+        metavar=("COARSE", "FINE"),
+        default=None,
+        help="also compare the two-scale designs of these two sizes (each fusion of --fusions)",
+    )
+    parser.add_argument("--fusions", nargs="+", choices=sorted(FUSIONS), default=["max", "mean"])
+    parser.add_argument(
         "--seeds",
         type=int,
         nargs="+",
@@ -389,6 +471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {
         "sizes": [list(s) for s in args.sizes],
         "seeds": seeds,
+        "two_scale": None if not args.two_scale else [list(size) for size in args.two_scale],
+        "fusions": args.fusions,
         "epochs_cap": args.epochs,
         "bottleneck_rows": args.bottleneck_rows,
         "reference": None
@@ -414,16 +498,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     reference, val = reference_set(args), val_truth(args)
-    reference_scores = {}
+    runs = {}
     for size in args.sizes:
-        runs = [
+        runs[size] = [
             cached_run(sized_params(train_params, size, seed, args), args, calib, reference)
             for seed in seeds
         ]
-        row = size_row(size, runs, val, reference, eval_params)
+        row = size_row(size, runs[size], val, reference, eval_params)
         evidence["results"].append(row)
-        if reference is not None:
-            reference_scores[size] = np.stack([scores["reference"] for _, scores in runs])
         log.info(
             "%dx%d: val AUROC %.3f, %.1f ms/image",
             *size,
@@ -433,13 +515,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         # written after every size: a long study interrupted still leaves its evidence
         write_evidence(evidence, args.out)
     if reference is not None:
-        fallback = (train_params.working_height, train_params.working_width)
-        evidence["selection"] = selection(
-            evidence["results"], reference_scores, reference, fallback, eval_params
-        )
-        log.info("selection: %s", evidence["selection"]["reason"])
+        compare(evidence, runs, (val, reference), args, (train_params, eval_params))
         write_evidence(evidence, args.out)
     return 0
+
+
+def compare(
+    evidence: dict[str, Any],
+    runs: dict[tuple[int, int], list[Any]],
+    sets: tuple[Labelled, Labelled],
+    args: argparse.Namespace,
+    params: tuple[Any, Any],
+) -> None:
+    """Adds the two-scale rows (``--two-scale``) and the rule's choice to ``evidence``."""
+    (val, reference), (train_params, eval_params) = sets, params
+    scores = {
+        size_name(size): np.stack([s["reference"] for _, s in one]) for size, one in runs.items()
+    }
+    designs = []
+    if args.two_scale:
+        missing = [size_name(size) for size in args.two_scale if size not in runs]
+        if missing:
+            raise SealauditError(f"--two-scale size {missing[0]} is not among --sizes; add it")
+        for fusion in args.fusions:
+            row, fused = two_scale_row(
+                tuple(args.two_scale), fusion, runs, val, reference, eval_params
+            )
+            designs.append(row)
+            scores[row["design"]] = fused
+        evidence["two_scale"] = designs
+    fallback = size_name((train_params.working_height, train_params.working_width))
+    evidence["selection"] = selection(
+        evidence["results"] + designs, scores, reference, fallback, eval_params
+    )
+    log.info("selection: %s", evidence["selection"]["reason"])
 
 
 def write_evidence(evidence: dict[str, Any], out: Path) -> None:

@@ -71,7 +71,8 @@ def resolution_study(
     run on the dataset ``data_md5`` (default: the dossier fixture's)."""
     study = written("resolution_study")
     study["provenance"]["data_md5"] = data_md5
-    study.pop("selection", None)  # no selection rule without a reference set (tests add it)
+    for key in ("selection", "two_scale"):
+        study.pop(key, None)  # no selection rule without a reference set (tests add them)
     study["results"] = rows or [
         resolution_row(16, 192, 0.8042),
         resolution_row(32, 384, 0.8617),

@@ -132,14 +132,35 @@ class ResolutionResult:
 
 @dataclass(frozen=True)
 class SizeSelection:
-    """The sizes compared by ``pipeline.evaluation.selection``'s rule on the reference set:
-    ``fallback`` is the working size of params.yaml when the study ran, ``choice`` the size the
-    rule picks and ``reason`` why, in words."""
+    """The designs compared by ``pipeline.evaluation.selection``'s rule on the reference set,
+    named ``32x384`` (a size) or ``32x384+64x768 max`` (a two-scale design): ``fallback`` is the
+    working size of params.yaml when the study ran, ``choice`` the design the rule picks and
+    ``reason`` why, in words."""
 
     rule: str
-    fallback: list[int]
-    choice: list[int]
+    fallback: str
+    choice: str
     reason: str
+
+
+@dataclass(frozen=True)
+class TwoScaleResult:
+    """A two-scale design of ``benchmarks/resolution_study.py``: the image scores of two sizes'
+    runs (same seeds), each standardised on its normal val images and fused by ``fusion``,
+    scored on the reference set; ``reference_diff_ci`` pairs it with the fallback size."""
+
+    design: str
+    sizes: list[list[int]]
+    fusion: str
+    normalisation: str
+    seeds: list[int]
+    reference_auroc: float
+    reference_ci: dict[str, list[float]]
+    reference_per_seed: list[float]
+    reference_per_type_auroc: dict[str, float]
+    single_frame_p50_ms_sum: float
+    reference_difference: float
+    reference_diff_ci: list[float]
 
 
 @dataclass(frozen=True)
@@ -156,6 +177,7 @@ class ResolutionStudy:
     results: list[ResolutionResult]
     provenance: Provenance
     selection: SizeSelection | None = optional()
+    two_scale: list[TwoScaleResult] | None = optional()
 
     def seeds(self) -> list[int] | None:
         """The training seeds every size ran with (None in single-seed studies)."""

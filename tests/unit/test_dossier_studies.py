@@ -115,11 +115,14 @@ def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> 
     study = resolution_study(rows)
     study["selection"] = {
         "rule": "the paired interval must lie above 0",
-        "fallback": [32, 384],
-        "choice": [32, 384],
+        "fallback": "32x384",
+        "choice": "32x384",
         "reason": "no paired difference interval lies above 0",
     }
-    section = resolution_section(evidence_with(studies={RESOLUTION.key: study}))
+    section = resolution_section(
+        evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
+    )
+    assert section["not_run_note"] == "" and section["two_scale_rows"] == []
     assert "Paired difference to fallback [95 % CI]" in section["headers"]
     assert [row[3] for row in section["rows"]] == ["fallback", "+0.016 [-0.004, +0.035]"]
     assert section["headers"][-1] == "Single frame p50 / p95 ms"
@@ -130,6 +133,49 @@ def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> 
         "(the paired interval must lie above 0), with the working size of the training "
         "settings, 32 x 384, as the fallback. Result: no paired difference interval lies "
         "above 0."
+    )
+
+
+def test_a_two_scale_choice_the_model_does_not_run_is_said_and_its_figures_shown() -> None:
+    rows = [resolution_row(32, 384, 0.86), resolution_row(64, 768, 0.88)]
+    for row in rows:
+        row.update(reference_auroc=0.9, reference_ci={"auroc": [0.87, 0.93]})
+        row.update(reference_per_type_auroc={"channel": 0.79})
+    study = resolution_study(rows)
+    study["two_scale"] = [
+        {
+            "design": "32x384+64x768 max",
+            "sizes": [[32, 384], [64, 768]],
+            "fusion": "max",
+            "normalisation": "standardised on normal val images",
+            "seeds": [0, 1],
+            "reference_auroc": 0.9226,
+            "reference_ci": {"auroc": [0.89, 0.95]},
+            "reference_per_seed": [0.92, 0.925],
+            "reference_per_type_auroc": {"channel": 0.876},
+            "single_frame_p50_ms_sum": 35.04,
+            "reference_difference": 0.0208,
+            "reference_diff_ci": [0.0099, 0.0334],
+        }
+    ]
+    study["selection"] = {
+        "rule": "the paired interval must lie above 0",
+        "fallback": "32x384",
+        "choice": "32x384+64x768 max",
+        "reason": "it beats the fallback",
+    }
+    section = resolution_section(
+        evidence_with(studies={RESOLUTION.key: study}, working_resolution=[32, 384])
+    )
+    assert section["two_scale_rows"] == [
+        ["32 x 384 + 64 x 768 (max)", "0.923 [0.890, 0.950]", "+0.021 [+0.010, +0.033]", "35.0"]
+    ]
+    assert section["type_headers"][-1] == "32 x 384 + 64 x 768 (max)"
+    assert section["type_rows"] == [["channel", "0.790", "0.790", "0.876"]]
+    assert section["not_run_note"] == (
+        "The rule chose 32 x 384 + 64 x 768 (max), but this model runs at 32 x 384: the chosen "
+        "design is measured here, not yet built into the training pipeline, so the model is the "
+        "fallback."
     )
 
 

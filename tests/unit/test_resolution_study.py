@@ -92,30 +92,67 @@ def test_a_size_replaces_the_working_size_only_when_its_paired_interval_clears_z
     blurred = noise + 0.5 * reference.labels  # barely does
     scores = {(32, 384): blurred, (64, 768): sharp}
     rows = [_row(size, s, reference.labels) for size, s in scores.items()]
+    named = {study.size_name(size): s for size, s in scores.items()}
     params = load_section(ROOT / "params.yaml", "evaluate")
-    chosen = study.selection(rows, scores, reference, (32, 384), params)
-    assert chosen["choice"] == [64, 768] and chosen["fallback"] == [32, 384]
+    chosen = study.selection(rows, named, reference, "32x384", params)
+    assert chosen["choice"] == "64x768" and chosen["fallback"] == "32x384"
     assert rows[1]["reference_diff_ci"][0] > 0 and "reference_diff_ci" not in rows[0]
     # the same two sizes with the roles swapped: the blurred size does not replace the sharp
     again = study.selection(
         [_row(size, s, reference.labels) for size, s in scores.items()],
-        scores,
+        named,
         reference,
-        (64, 768),
+        "64x768",
         params,
     )
-    assert again["choice"] == [64, 768] and "is kept" in again["reason"]
+    assert again["choice"] == "64x768" and "is kept" in again["reason"]
 
 
 def test_a_study_without_the_working_size_cannot_decide(study: ModuleType) -> None:
     from pipeline.errors import SealauditError
 
     reference = _reference(10)
-    scores = {(64, 768): np.tile(reference.labels.astype(float), (2, 1))}
-    rows = [_row((64, 768), scores[(64, 768)], reference.labels)]
+    scores = {"64x768": np.tile(reference.labels.astype(float), (2, 1))}
+    rows = [_row((64, 768), scores["64x768"], reference.labels)]
     params = load_section(ROOT / "params.yaml", "evaluate")
     with pytest.raises(SealauditError, match="working size 32x384 of params.yaml is not among"):
-        study.selection(rows, scores, reference, (32, 384), params)
+        study.selection(rows, scores, reference, "32x384", params)
+
+
+def test_a_two_scale_design_catches_what_either_size_alone_misses(study: ModuleType) -> None:
+    """Two sizes that each see half the defects: fused by max, the design sees them all;
+    each size's scores are put on its normal val images' scale first (here 1000 x apart)."""
+    reference = _reference()
+    labels, n = reference.labels, reference.labels.size
+    rng = np.random.default_rng(1)
+    half = (np.arange(n) // 2) % 4 == 1  # every other defective event
+    coarse_hits = labels * half * 4.0
+    fine_hits = labels * (~half) * 4.0
+    val = _reference(20)
+    runs = {}
+    for size, hits, scale in (((32, 384), coarse_hits, 1.0), ((64, 768), fine_hits, 1000.0)):
+        runs[size] = [
+            (
+                {"seed": seed, "single_frame_p50_ms": 10.0 * scale ** (1 / 3)},
+                {
+                    "val": scale * rng.normal(size=val.labels.size),
+                    "reference": scale * (rng.normal(size=n) + hits),
+                },
+            )
+            for seed in (0, 1)
+        ]
+    params = load_section(ROOT / "params.yaml", "evaluate")
+    row, fused = study.two_scale_row(((32, 384), (64, 768)), "max", runs, val, reference, params)
+    assert row["design"] == "32x384+64x768 max" and fused.shape == (2, n)
+    alone = [row_auroc(np.stack([s["reference"] for _, s in runs[size]]), labels) for size in runs]
+    assert row["reference_auroc"] > max(alone) + 0.1
+    assert row["single_frame_p50_ms_sum"] == pytest.approx(10.0 + 100.0)
+
+
+def row_auroc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(np.mean([roc_auc_score(labels, one) for one in scores]))
 
 
 def test_a_finished_run_is_read_back_not_retrained_and_other_inputs_train_anew(

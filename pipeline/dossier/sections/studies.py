@@ -134,12 +134,53 @@ def has_paired(study: ResolutionStudy) -> bool:
 
 def paired_text(result: ResolutionResult, study: ResolutionStudy) -> str:
     """The size's paired reference-AUROC difference to the fallback, with its interval."""
-    if study.selection is not None and result.size() == study.selection.fallback:
+    if study.selection is not None and design_name(result.size()) == study.selection.fallback:
         return "fallback"
     if result.reference_difference is None:
         return NOT_RECORDED
     low, high = result.reference_diff_ci or (None, None)
     return f"{result.reference_difference:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def design_name(size: list[int]) -> str:
+    """``[32, 384]`` -> ``32x384``, how the study's selection names a size."""
+    return f"{size[0]}x{size[1]}"
+
+
+def design_text(name: str) -> str:
+    """``32x384+64x768 max`` -> ``32 x 384 + 64 x 768 (max)``, for a reader."""
+    sizes, _, fusion = name.partition(" ")
+    text = " + ".join(part.replace("x", " x ") for part in sizes.split("+"))
+    return f"{text} ({fusion})" if fusion else text
+
+
+def two_scale_rows(study: ResolutionStudy) -> list[list[str]]:
+    """Per two-scale design: name, reference AUROC [CI], paired difference [CI], summed p50."""
+    rows = []
+    for design in study.two_scale or []:
+        low, high = design.reference_diff_ci
+        rows.append(
+            [
+                design_text(design.design),
+                with_ci(design.reference_auroc, design.reference_ci.get("auroc")),
+                f"{design.reference_difference:+.3f} [{low:+.3f}, {high:+.3f}]",
+                fmt(design.single_frame_p50_ms_sum, 1),
+            ]
+        )
+    return rows
+
+
+def not_run_note(study: ResolutionStudy, chosen: list[int] | None) -> str:
+    """When the rule chose a design other than the model's: says so ('' otherwise)."""
+    if study.selection is None or chosen is None:
+        return ""
+    if study.selection.choice == design_name(chosen):
+        return ""
+    return (
+        f"The rule chose {design_text(study.selection.choice)}, but this model runs at "
+        f"{size_text(chosen)}: the chosen design is measured here, not yet built into the "
+        "training pipeline, so the model is the fallback."
+    )
 
 
 def selection_text(study: ResolutionStudy) -> str:
@@ -157,7 +198,7 @@ def selection_text(study: ResolutionStudy) -> str:
     return (
         f"{trained}The sizes were compared on the reference set by the project's selection rule "
         f"({chosen.rule}), with the working size of the training settings, "
-        f"{size_text(chosen.fallback)}, as the fallback. Result: {chosen.reason}."
+        f"{design_text(chosen.fallback)}, as the fallback. Result: {chosen.reason}."
     )
 
 
@@ -172,17 +213,14 @@ def has_reference(study: ResolutionStudy) -> bool:
 
 
 def reference_type_rows(study: ResolutionStudy) -> list[list[str]]:
-    """Per defect type, the reference-set AUROC at each size (empty without a reference set)."""
+    """Per defect type, the reference-set AUROC at each size and of each two-scale design
+    (empty without a reference set)."""
     if not has_reference(study):
         return []
-    kinds = sorted({k for r in study.results for k in (r.reference_per_type_auroc or {})})
-    return [
-        [
-            kind.replace("_", " "),
-            *(fmt((r.reference_per_type_auroc or {}).get(kind)) for r in study.results),
-        ]
-        for kind in kinds
-    ]
+    tables = [r.reference_per_type_auroc or {} for r in study.results]
+    tables += [d.reference_per_type_auroc for d in study.two_scale or []]
+    kinds = sorted({kind for table in tables for kind in table})
+    return [[kind.replace("_", " "), *(fmt(table.get(kind)) for table in tables)] for kind in kinds]
 
 
 def chosen_note(chosen: list[int] | None, rows: list[list[str]]) -> str:
@@ -220,7 +258,19 @@ def resolution_section(documents: Documents) -> dict[str, Any]:
             *(["Single frame p50 / p95 ms"] if has_single_frame(study) else []),
         ],
         "rows": rows,
-        "type_headers": ["Defect type", *(size_text(r.size()) for r in study.results)],
+        "type_headers": [
+            "Defect type",
+            *(size_text(r.size()) for r in study.results),
+            *(design_text(d.design) for d in study.two_scale or []),
+        ],
+        "two_scale_headers": [
+            "Two-scale design (fusion)",
+            "Reference-set AUROC [95 % CI]",
+            "Paired difference to fallback [95 % CI]",
+            "Single frame p50 ms (sum of both sizes)",
+        ],
+        "two_scale_rows": two_scale_rows(study),
+        "not_run_note": not_run_note(study, chosen),
         "type_rows": reference_type_rows(study),
         "reference": _reference_text(study),
         "selection": selection_text(study),
