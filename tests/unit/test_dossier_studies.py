@@ -95,10 +95,10 @@ def test_resolution_table_has_a_row_per_size_and_marks_the_chosen_one() -> None:
     )
     assert section["rows"] == [
         ["16 x 192", "0.804 [0.704, 0.854]", "1.28", "8.0"],
-        ["32 x 384 (chosen)", "0.862 [0.762, 0.912]", "2.56", "16.0"],
+        ["32 x 384 (this model)", "0.862 [0.762, 0.912]", "2.56", "16.0"],
         ["64 x 768", "0.823 [0.723, 0.873]", "5.12", "32.0"],
     ]
-    assert section["chosen_note"] == "This model runs at 32 x 384 (marked chosen)."
+    assert section["chosen_note"] == 'This model runs at 32 x 384 (marked "this model").'
 
 
 def test_multi_seed_study_shows_paired_differences_and_what_the_rule_chose() -> None:
@@ -181,10 +181,10 @@ def test_a_two_scale_choice_the_model_does_not_run_is_said_and_its_figures_shown
 
 def test_chosen_size_is_the_evaluated_one_and_the_note_says_when_it_was_not_studied() -> None:
     documents = evidence_with(studies={RESOLUTION.key: resolution_study()})
-    assert resolution_section(documents)["rows"][2][0] == "64 x 768 (chosen)"
+    assert resolution_section(documents)["rows"][2][0] == "64 x 768 (this model)"
     study = resolution_study([resolution_row(16, 192, 0.8), resolution_row(32, 384, 0.9)])
     section = resolution_section(evidence_with(studies={RESOLUTION.key: study}))
-    assert not any("chosen" in row[0] for row in section["rows"])
+    assert not any("this model" in row[0] for row in section["rows"])
     assert (
         section["chosen_note"]
         == "This model runs at 64 x 768, which is not among the sizes studied."
@@ -301,7 +301,7 @@ def test_the_rendered_dossier_shows_both_studies(tmp_path: Path) -> None:
     html = render(paths)
     assert "Working-resolution study: not recorded (evaluation.json" in html_before
     assert "Detectability ceiling: not recorded (evaluation.json" in html_before
-    assert "Working resolution (measured choice)" in html and "32 x 384 (chosen)" in html
+    assert "Working resolution (measured choice)" in html and "32 x 384 (this model)" in html
     defective = ceiling_study()["reference"]["defective_images"]
     assert f"trained on {defective} labelled defective images" in html
     assert '<td class="num">0.901 [0.872, 0.936]</td>' in html

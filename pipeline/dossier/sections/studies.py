@@ -24,7 +24,7 @@ from pipeline.evidence.evaluation import (
     ResolutionStudy,
 )
 
-CHOSEN = " (chosen)"
+CHOSEN = " (this model)"
 
 
 def rerun(study: Study) -> str:
@@ -229,7 +229,7 @@ def chosen_note(chosen: list[int] | None, rows: list[list[str]]) -> str:
         return f"This model's working resolution is {NOT_RECORDED}, so no size is marked."
     if not any(row[0].endswith(CHOSEN) for row in rows):
         return f"This model runs at {size_text(chosen)}, which is not among the sizes studied."
-    return f"This model runs at {size_text(chosen)} (marked chosen)."
+    return f'This model runs at {size_text(chosen)} (marked "this model").'
 
 
 def resolution_section(documents: Documents) -> dict[str, Any]:
