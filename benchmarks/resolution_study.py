@@ -281,12 +281,14 @@ def size_row(
         "best_epoch": first["best_epoch"],
         "best_epochs": [figures["best_epoch"] for figures, _ in runs],
         "best_val_loss": float(np.mean([figures["best_val_loss"] for figures, _ in runs])),
-        "train_seconds_per_epoch": float(
-            np.mean([figures["train_seconds_per_epoch"] for figures, _ in runs])
-        ),
         **{
             key: float(np.mean([figures[key] for figures, _ in runs]))
-            for key in ("inference_ms_per_image", "single_frame_p50_ms", "single_frame_p95_ms")
+            for key in (
+                "train_seconds_per_epoch",
+                "inference_ms_per_image",
+                "single_frame_p50_ms",
+                "single_frame_p95_ms",
+            )
         },
         "val_auroc": on_val["auroc"],
         "val_per_seed": on_val["per_seed"],
@@ -298,12 +300,17 @@ def size_row(
     if reference is None:
         return row
     scores = np.stack([scores["reference"] for _, scores in runs])
+    return {**row, **reference_figures(scores, reference, eval_params)}
+
+
+def reference_figures(scores: np.ndarray, reference: Labelled, eval_params: Any) -> dict[str, Any]:
+    """(S, N) per-seed scores of the reference set -> seed-mean AUROC with its event-level
+    interval, the per-seed AUROCs and the seed-mean AUROC per defect type."""
     on_reference = seed_mean_auroc(
         scores, reference.labels, reference.events, eval_params.n_boot, eval_params.seed
     )
     per_type = [per_type_auroc(one, reference.labels, reference.types) for one in scores]
     return {
-        **row,
         "reference_auroc": on_reference["auroc"],
         "reference_ci": {"auroc": on_reference["ci"]},
         "reference_per_seed": on_reference["per_seed"],
@@ -355,10 +362,6 @@ def two_scale_row(
             for (_, a), (_, b) in zip(coarse, fine, strict=True)
         ]
     )
-    on_reference = seed_mean_auroc(
-        fused, reference.labels, reference.events, eval_params.n_boot, eval_params.seed
-    )
-    per_type = [per_type_auroc(one, reference.labels, reference.types) for one in fused]
     row = {
         "design": f"{size_name(sizes[0])}+{size_name(sizes[1])} {fusion}",
         "sizes": [list(size) for size in sizes],
@@ -366,12 +369,7 @@ def two_scale_row(
         "normalisation": "each size's score standardised by the mean and sd of its normal val "
         "images, then fused",
         "seeds": [figures["seed"] for figures, _ in coarse],
-        "reference_auroc": on_reference["auroc"],
-        "reference_ci": {"auroc": on_reference["ci"]},
-        "reference_per_seed": on_reference["per_seed"],
-        "reference_per_type_auroc": {
-            kind: float(np.mean([one[kind] for one in per_type])) for kind in per_type[0]
-        },
+        **reference_figures(fused, reference, eval_params),
         # not timed together: the two sizes' single-frame p50s added
         "single_frame_p50_ms_sum": float(
             sum(np.mean([f["single_frame_p50_ms"] for f, _ in runs[size]]) for size in sizes)
